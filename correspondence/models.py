@@ -144,9 +144,7 @@ class Agent(AuthorityRecord):
         verbose_name_plural = _("people and organisations")
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(kind__in=["person", "organisation", "group"]), name="agent_kind_valid"
-            ),
+            models.CheckConstraint(condition=Q(kind__in=["person", "organisation", "group"]), name="agent_kind_valid"),
             models.CheckConstraint(condition=~Q(name=""), name="agent_name_not_empty"),
         ]
 
@@ -401,7 +399,10 @@ class SourceDocument(AuthorityRecord):
 
     title = models.CharField(_("title"), max_length=500, help_text=_("Neutral descriptive title."))
     symbol = models.CharField(
-        _("symbol"), max_length=100, blank=True, help_text=_("The document's symbol, where stated, e.g. CG-BUR(2020)35-INF56.")
+        _("symbol"),
+        max_length=100,
+        blank=True,
+        help_text=_("The document's symbol, where stated, e.g. CG-BUR(2020)35-INF56."),
     )
     issuing_body = models.ForeignKey(
         Agent,
@@ -465,13 +466,17 @@ class LetterQuerySet(models.QuerySet):
 
     def with_everything(self):
         """Everything the letter page shows, in a fixed number of queries."""
-        return self.with_people().select_related("in_reply_to", "annex_of").prefetch_related(
-            "paragraphs",
-            "footnotes",
-            models.Prefetch("citations", queryset=Citation.objects.select_related("cited_document")),
-            models.Prefetch("mentions", queryset=Mention.objects.select_related("agent", "place")),
-            models.Prefetch("replies", queryset=Letter.objects.published().order_by("date_from")),
-            models.Prefetch("annexes", queryset=Letter.objects.published().order_by("source_position")),
+        return (
+            self.with_people()
+            .select_related("in_reply_to", "annex_of")
+            .prefetch_related(
+                "paragraphs",
+                "footnotes",
+                models.Prefetch("citations", queryset=Citation.objects.select_related("cited_document")),
+                models.Prefetch("mentions", queryset=Mention.objects.select_related("agent", "place")),
+                models.Prefetch("replies", queryset=Letter.objects.published().order_by("date_from")),
+                models.Prefetch("annexes", queryset=Letter.objects.published().order_by("source_position")),
+            )
         )
 
 
@@ -527,7 +532,9 @@ class Letter(models.Model):
         _("date (not after)"),
         null=True,
         blank=True,
-        help_text=_("The latest day: equal to the first for an exact date, the last day of the month or year otherwise."),
+        help_text=_(
+            "The latest day: equal to the first for an exact date, the last day of the month or year otherwise."
+        ),
     )
     date_precision = models.CharField(
         _("date precision"), max_length=10, choices=DatePrecision, default=DatePrecision.DAY
@@ -558,7 +565,9 @@ class Letter(models.Model):
         _("translation note"), max_length=200, blank=True, help_text=_("As written, e.g. Traduction non officielle.")
     )
     summary = models.TextField(_("summary"), blank=True, help_text=_("Short neutral summary in the archive's words."))
-    enclosures = models.CharField(_("enclosures"), max_length=300, blank=True, help_text=_("As described, e.g. PJ : photos."))
+    enclosures = models.CharField(
+        _("enclosures"), max_length=300, blank=True, help_text=_("As described, e.g. PJ : photos.")
+    )
     letterhead = models.TextField(
         _("letterhead and address block"),
         blank=True,
@@ -574,7 +583,9 @@ class Letter(models.Model):
         on_delete=models.PROTECT,
         related_name="items",
     )
-    source_pages = models.CharField(_("pages"), max_length=40, blank=True, help_text=_("Page range in the source, e.g. 2-4."))
+    source_pages = models.CharField(
+        _("pages"), max_length=40, blank=True, help_text=_("Page range in the source, e.g. 2-4.")
+    )
     source_position = models.PositiveSmallIntegerField(
         _("position in source"), default=1, help_text=_("Order of the item within its source document, from 1.")
     )
@@ -643,18 +654,20 @@ class Letter(models.Model):
                 name="letter_dated_has_bounds",
             ),
             models.CheckConstraint(condition=~Q(title=""), name="letter_title_not_empty"),
-            models.CheckConstraint(condition=Q(status__in=["draft", "review", "published"]), name="letter_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "review", "published"]), name="letter_status_valid"
+            ),
             models.UniqueConstraint(fields=["source", "source_position"], name="letter_unique_position_in_source"),
         ]
 
     def __str__(self):
         return self.title
 
-    def natural_key(self):
-        return (self.slug,)
-
     def get_absolute_url(self):
         return reverse("correspondence:letter_detail", kwargs={"slug": self.slug})
+
+    def natural_key(self):
+        return (self.slug,)
 
     @property
     def is_published(self):
@@ -692,7 +705,12 @@ class Letter(models.Model):
             errors["in_reply_to"] = _("A letter cannot answer itself.")
         if self.pk and self.annex_of_id == self.pk:
             errors["annex_of"] = _("A letter cannot be its own annex.")
-        if self.in_reply_to and self.in_reply_to.date_from and self.date_to and self.date_to < self.in_reply_to.date_from:
+        if (
+            self.in_reply_to
+            and self.in_reply_to.date_from
+            and self.date_to
+            and self.date_to < self.in_reply_to.date_from
+        ):
             errors["in_reply_to"] = _("A reply cannot predate the letter it answers.")
         if errors:
             raise ValidationError(errors)
@@ -712,7 +730,7 @@ def span_for_precision(day, precision):
 
 class LetterPartManager(models.Manager):
     def get_by_natural_key(self, letter_slug, *rest):
-        return self.get(letter__slug=letter_slug, **dict(zip(self.model.natural_key_fields, rest)))
+        return self.get(letter__slug=letter_slug, **dict(zip(self.model.natural_key_fields, rest, strict=True)))
 
 
 class Participation(models.Model):
@@ -726,19 +744,26 @@ class Participation(models.Model):
 
     natural_key_fields = ("agent__slug", "role")
 
-    letter = models.ForeignKey(Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="participations")
+    letter = models.ForeignKey(
+        Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="participations"
+    )
     agent = models.ForeignKey(
         Agent, verbose_name=_("person or organisation"), on_delete=models.PROTECT, related_name="participations"
     )
     role = models.CharField(_("role"), max_length=12, choices=Role)
     name_as_written = models.CharField(
-        _("name as written"), max_length=300, blank=True, help_text=_("Exactly as in this letter, e.g. M. Anders Knape.")
+        _("name as written"),
+        max_length=300,
+        blank=True,
+        help_text=_("Exactly as in this letter, e.g. M. Anders Knape."),
     )
     title_as_written = models.CharField(
         _("title as written"),
         max_length=500,
         blank=True,
-        help_text=_("Title or function as written in this letter, e.g. Président du Congrès des pouvoirs locaux et régionaux."),
+        help_text=_(
+            "Title or function as written in this letter, e.g. Président du Congrès des pouvoirs locaux et régionaux."
+        ),
     )
     on_behalf_of = models.ForeignKey(
         Agent,
@@ -800,7 +825,9 @@ class Paragraph(models.Model):
     letter = models.ForeignKey(Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="paragraphs")
     position = models.PositiveIntegerField(_("order"))
     kind = models.CharField(_("kind"), max_length=12, choices=Kind, default=Kind.BODY)
-    text = models.TextField(_("text"), help_text=_("The words of the source, in order. One paragraph; no line breaks from the PDF."))
+    text = models.TextField(
+        _("text"), help_text=_("The words of the source, in order. One paragraph; no line breaks from the PDF.")
+    )
     page = models.CharField(_("page"), max_length=10, blank=True, help_text=_("Page of the source where it begins."))
 
     objects = LetterPartManager()
@@ -831,7 +858,12 @@ class Footnote(models.Model):
     letter = models.ForeignKey(Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="footnotes")
     marker = models.CharField(_("marker"), max_length=10, help_text=_("The call sign as printed, e.g. 2."))
     paragraph = models.ForeignKey(
-        Paragraph, verbose_name=_("paragraph"), null=True, blank=True, on_delete=models.SET_NULL, related_name="footnotes"
+        Paragraph,
+        verbose_name=_("paragraph"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="footnotes",
     )
     anchor = models.CharField(
         _("anchor word"), max_length=100, blank=True, help_text=_("The word the call sign follows, e.g. garantie.")
@@ -864,7 +896,9 @@ class Citation(models.Model):
     cited_document = models.ForeignKey(
         CitedDocument, verbose_name=_("cited document"), on_delete=models.PROTECT, related_name="citations"
     )
-    quote = models.TextField(_("words that cite it"), help_text=_("Exactly as written, e.g. les résolutions 822, 853, 874, 884 de 1993."))
+    quote = models.TextField(
+        _("words that cite it"), help_text=_("Exactly as written, e.g. les résolutions 822, 853, 874, 884 de 1993.")
+    )
     position = models.PositiveSmallIntegerField(_("order"), default=1)
 
     objects = LetterPartManager()
@@ -926,7 +960,11 @@ class Mention(models.Model):
         return str(self.agent or self.place)
 
     def natural_key(self):
-        return (self.letter.slug, self.agent.slug if self.agent_id else None, self.place.slug if self.place_id else None)
+        return (
+            self.letter.slug,
+            self.agent.slug if self.agent_id else None,
+            self.place.slug if self.place_id else None,
+        )
 
     natural_key.dependencies = ["correspondence.letter", "correspondence.agent", "correspondence.place"]
 
