@@ -818,6 +818,7 @@ class Paragraph(models.Model):
         CLOSING = "closing", _("closing")
         SIGNATURE = "signature", _("signature block")
         ADDRESS = "address", _("address or recipient block")
+        DATELINE = "dateline", _("place, date and reference line")
         POSTSCRIPT = "postscript", _("enclosures and copies")
 
     natural_key_fields = ("position",)

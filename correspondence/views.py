@@ -1,0 +1,803 @@
+"""
+The public site: the home page, the list of letters, each letter, and the
+pages of the people, organisations, places, cited documents and source
+documents they involve.
+
+Only published records appear; a draft's URL is a 404. Every list page also
+answers ``?format=json`` and ``?format=csv`` and every detail page
+``?format=json`` (see ``exports.py``). Bad input never raises: it becomes a
+message for the reader (form errors with status 200, or a 400 or 404 page).
+"""
+
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Exists, F, Func, IntegerField, Max, Min, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Lower, NullIf
+from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import DetailView, TemplateView
+from django_filters.views import FilterView
+
+from correspondence import exports
+from correspondence.filters import (
+    AgentFilterSet,
+    CitedDocumentFilterSet,
+    LetterFilterSet,
+    PlaceFilterSet,
+    SourceDocumentFilterSet,
+)
+from correspondence.models import (
+    Agent,
+    Citation,
+    CitedDocument,
+    Letter,
+    Mention,
+    Participation,
+    Place,
+    SourceDocument,
+)
+
+# ---------------------------------------------------------------------------
+# Error pages
+# ---------------------------------------------------------------------------
+
+
+class NotInArchive(Http404):
+    """A 404 whose message is written for the reader and shown on the page."""
+
+
+def page_not_found(request, exception=None):
+    message = str(exception) if isinstance(exception, NotInArchive) else ""
+    context = {"message": message, "page_title": _("Page not found")}
+    return render(request, "404.html", context, status=404)
+
+
+def bad_request(request, exception=None, message=""):
+    context = {"message": message, "page_title": _("Bad request")}
+    return render(request, "400.html", context, status=400)
+
+
+def permission_denied(request, exception=None):
+    return render(request, "403.html", {"page_title": _("Access denied")}, status=403)
+
+
+# ---------------------------------------------------------------------------
+# What every public page shares
+# ---------------------------------------------------------------------------
+
+
+class PageMixin:
+    """Page title and description, and the data formats the page answers in (``?format=``)."""
+
+    formats = ("html",)
+    page_title = ""
+    page_description = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        self.format = request.GET.get("format") or "html"
+        if self.format not in self.formats:
+            return self.bad_format()
+        return super().dispatch(request, *args, **kwargs)
+
+    def bad_format(self):
+        others = [fmt for fmt in self.formats if fmt != "html"]
+        if others:
+            message = _("“%(format)s” is not a format this page offers. It is available as: %(formats)s.") % {
+                "format": self.format,
+                "formats": ", ".join(f"format={fmt}" for fmt in others),
+            }
+        else:
+            message = _("“%(format)s” is not a format this page offers: it exists only as a web page.") % {
+                "format": self.format
+            }
+        return bad_request(self.request, message=message)
+
+    def absolute(self, url):
+        return self.request.build_absolute_uri(url)
+
+    def get_page_title(self):
+        return self.page_title
+
+    def get_page_description(self):
+        return self.page_description
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("page_title", self.get_page_title())
+        context.setdefault("page_description", self.get_page_description())
+        context["data_formats"] = [fmt for fmt in self.formats if fmt != "html"]
+        return context
+
+
+class ListPageMixin(PageMixin):
+    """
+    A filtered, paginated list with JSON and CSV. Bad filter values are form
+    errors shown on the page (status 200) or a 400 in the data formats; a
+    page number that is not one is a 400, a page past the end a 404.
+    """
+
+    formats = ("html", "json", "csv")
+    paginate_by = 20
+    csv_filename = "records.csv"
+    page_error = None
+
+    def get_filterset_kwargs(self, filterset_class):
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        kwargs["data"] = self.request.GET  # always bound, so that the default order applies to the bare list
+        return kwargs
+
+    def get(self, request, *args, **kwargs):
+        self.filterset = self.get_filterset(self.get_filterset_class())
+        valid = self.filterset.is_valid()
+        self.object_list = self.filterset.qs if valid else self.filterset.queryset.none()
+        if self.format != "html" and not valid:
+            return self.errors_response()
+        if self.format == "csv":
+            return self.csv_response()
+        if self.format == "json":
+            return self.json_response()
+        context = self.get_context_data(filter=self.filterset, object_list=self.object_list)
+        status = self.page_error[0] if self.page_error else 200
+        return self.render_to_response(context, status=status)
+
+    # -- pagination ---------------------------------------------------------
+
+    def paginate_queryset(self, queryset, page_size):
+        paginator = self.get_paginator(queryset, page_size, allow_empty_first_page=True)
+        raw = self.request.GET.get("page") or "1"
+        try:
+            number = paginator.num_pages if raw == "last" else int(raw)
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.page_error = (
+                400,
+                _("“%(page)s” is not a page number. Page numbers are whole numbers from 1.") % {"page": raw[:20]},
+            )
+        elif number > paginator.num_pages:
+            self.page_error = (
+                404,
+                _("There is no page %(page)s: these results fill %(pages)s page(s).")
+                % {"page": number, "pages": paginator.num_pages},
+            )
+        if self.page_error:
+            return (paginator, None, [], False)
+        page = paginator.page(number)
+        return (paginator, page, page.object_list, page.has_other_pages())
+
+    # -- data formats -------------------------------------------------------
+
+    def summary(self, record):
+        raise NotImplementedError
+
+    def csv_header_and_rows(self, records):
+        summaries = (self.summary(record) for record in records)
+        first = next(summaries, None)
+        if first is None:
+            return [], []
+        header = exports.record_csv_fields(first)
+
+        def rows():
+            yield exports.record_csv_row(first, header)
+            for summary in summaries:
+                yield exports.record_csv_row(summary, header)
+
+        return header, rows()
+
+    def errors_response(self):
+        errors = {
+            field: [error["message"] for error in messages]
+            for field, messages in self.filterset.form.errors.get_json_data().items()
+        }
+        if self.format == "json":
+            return JsonResponse({"errors": errors}, status=400)
+        lines = [f"{field}: {message}" for field, messages in errors.items() for message in messages]
+        response = StreamingHttpResponse(iter([_("Invalid parameters") + "\n", *(line + "\n" for line in lines)]))
+        response.status_code = 400
+        response["Content-Type"] = "text/plain; charset=utf-8"
+        return response
+
+    def json_response(self):
+        paginator, page, records, _is_paginated = self.paginate_queryset(self.object_list, self.paginate_by)
+        if self.page_error:
+            return JsonResponse({"error": self.page_error[1]}, status=self.page_error[0])
+        return JsonResponse(
+            {
+                "count": paginator.count,
+                "next": self.page_url(page.next_page_number()) if page.has_next() else None,
+                "previous": self.page_url(page.previous_page_number()) if page.has_previous() else None,
+                "results": [self.summary(record) for record in records],
+            },
+            json_dumps_params={"ensure_ascii": False},
+        )
+
+    def page_url(self, number):
+        query = self.request.GET.copy()
+        query["page"] = number
+        return self.absolute(f"{self.request.path}?{query.urlencode()}")
+
+    def csv_response(self):
+        header, rows = self.csv_header_and_rows(self.object_list.iterator(chunk_size=500))
+        response = StreamingHttpResponse(exports.csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{self.csv_filename}"'
+        return response
+
+    # -- page context -------------------------------------------------------
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["page_error"] = self.page_error[1] if self.page_error else ""
+        context["active_filters"] = self.active_filters()
+        context["ignored_parameters"] = self.ignored_parameters()
+        context["data_links"] = {fmt: self.format_url(fmt) for fmt in ("json", "csv")}
+        return context
+
+    def known_parameters(self):
+        return {*self.filterset.filters, "page", "format"}
+
+    def ignored_parameters(self):
+        return [name[:40] for name in self.request.GET if name not in self.known_parameters()]
+
+    def active_filters(self):
+        """The filters in the query string, each with the URL of the list without it."""
+        form = self.filterset.form
+        active = []
+        for name, bound_filter in self.filterset.filters.items():
+            raw = self.request.GET.get(name, "")
+            if not raw.strip() or name == "sort":
+                continue
+            value = form.cleaned_data.get(name) if hasattr(form, "cleaned_data") else None
+            active.append(
+                {
+                    "name": name,
+                    "label": bound_filter.label,
+                    "value": self.display_value(name, value) if value not in (None, "") else raw[:80],
+                    "valid": name not in form.errors,
+                    "remove_url": self.url_without(name),
+                }
+            )
+        return active
+
+    def display_value(self, name, value):
+        if isinstance(value, SourceDocument):
+            return value.symbol or value.title
+        return str(value)
+
+    def url_without(self, *names):
+        query = self.request.GET.copy()
+        for name in (*names, "page", "format"):
+            query.pop(name, None)
+        encoded = query.urlencode()
+        return f"{self.request.path}?{encoded}" if encoded else self.request.path
+
+    def format_url(self, fmt):
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        query["format"] = fmt
+        return f"{self.request.path}?{query.urlencode()}"
+
+
+# ---------------------------------------------------------------------------
+# Home
+# ---------------------------------------------------------------------------
+
+
+def letter_count(*relations):
+    """
+    A subquery counting the published letters linked to the outer record
+    through any of the given (model, field) relations, without joining them
+    together (which would multiply the rows).
+    """
+    condition = Q()
+    for model, field in relations:
+        condition |= Q(Exists(model.objects.filter(letter=OuterRef("pk"), **{field: OuterRef(OuterRef("pk"))})))
+    letters = (
+        Letter.objects.published()
+        .filter(condition)
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField()))
+        .values("n")
+    )
+    return Coalesce(Subquery(letters, output_field=IntegerField()), Value(0))
+
+
+def items_count():
+    letters = (
+        Letter.objects.published()
+        .filter(source=OuterRef("pk"))
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField()))
+        .values("n")
+    )
+    return Coalesce(Subquery(letters, output_field=IntegerField()), Value(0))
+
+
+class HomeView(PageMixin, TemplateView):
+    template_name = "correspondence/home.html"
+    page_title = gettext_lazy("Diplomatic correspondence archive")
+    page_description = gettext_lazy(
+        "Letters, replies, annexes and reports about the conflict between Armenia and Azerbaijan, "
+        "transcribed from published documents, with their senders, recipients, places and cited documents."
+    )
+    latest_count = 5
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        letters = Letter.objects.published()
+        context["span"] = letters.aggregate(earliest=Min("date_from"), latest=Max("date_to"))
+        context["counts"] = {
+            "letters": letters.count(),
+            "people": Agent.objects.published().people().count(),
+            "organisations": Agent.objects.published().organisations().count(),
+            "places": Place.objects.published().count(),
+            "cited": CitedDocument.objects.published().count(),
+        }
+        context["sources"] = (
+            SourceDocument.objects.published().select_related("issuing_body").annotate(letter_count=items_count())
+        )
+        context["latest_letters"] = letters.with_people().order_by("-date_from", "-date_to", "slug")[
+            : self.latest_count
+        ]
+        context["search_form"] = LetterFilterSet(queryset=letters).form
+        return context
+
+
+# ---------------------------------------------------------------------------
+# Letters
+# ---------------------------------------------------------------------------
+
+CITATIONS = Prefetch("citations", queryset=Citation.objects.select_related("cited_document"))
+
+
+class LetterListView(ListPageMixin, FilterView):
+    model = Letter
+    filterset_class = LetterFilterSet
+    template_name = "correspondence/letter_list.html"
+    context_object_name = "letters"
+    csv_filename = "letters.csv"
+    page_description = gettext_lazy("Search and filter the letters of the archive by person, place, date and source.")
+
+    def get_queryset(self):
+        letters = Letter.objects.published().with_people()
+        if self.format != "html":
+            letters = letters.prefetch_related(CITATIONS)
+        return letters
+
+    def get_page_title(self):
+        if self.filterset.is_valid() and self.filterset.form.cleaned_data.get("q"):
+            return _("Letters matching “%(query)s”") % {"query": self.filterset.form.cleaned_data["q"]}
+        return _("Letters")
+
+    def summary(self, letter):
+        data = exports.letter_summary(letter, self.absolute)
+        if hasattr(letter, "search_rank"):
+            data["search_rank"] = letter.search_rank
+        return data
+
+    def csv_header_and_rows(self, letters):
+        return exports.LETTER_CSV_FIELDS, (exports.letter_csv_row(letter, self.absolute) for letter in letters)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        filterset = self.filterset
+        context["searching"] = filterset.searching
+        context["facets"] = filterset.facets()
+        sort = filterset.form.cleaned_data.get("sort") if filterset.is_valid() else None
+        context["sort_value"] = sort[0] if sort else ("relevance" if filterset.searching else "date")
+        context["sort_options"] = [
+            (value, label)
+            for value, label in filterset.filters["sort"].build_choices((), {})
+            if value != "relevance" or filterset.searching
+        ]
+        context["clear_url"] = self.request.path
+        return context
+
+
+class LetterDetailView(PageMixin, DetailView):
+    formats = ("html", "json")
+    queryset = Letter.objects.published().with_everything()
+    context_object_name = "letter"
+    template_name = "correspondence/letter_detail.html"
+
+    def get_object(self, queryset=None):
+        try:
+            return super().get_object(queryset)
+        except Http404:
+            raise NotInArchive(
+                _("No published letter has the identifier “%(slug)s”.") % {"slug": self.kwargs["slug"]}
+            ) from None
+
+    def get_page_title(self):
+        return self.object.title
+
+    def get_page_description(self):
+        return self.object.summary or self.object.title
+
+    def neighbours(self):
+        """The items before and after this one in its source document."""
+        letter = self.object
+        if not letter.source_id:
+            return None, None
+        siblings = Letter.objects.published().filter(source_id=letter.source_id).only(
+            "slug", "title", "kind", "date_from", "date_to", "date_precision", "status", "source_position"
+        )
+        previous = siblings.filter(source_position__lt=letter.source_position).order_by("-source_position").first()
+        following = siblings.filter(source_position__gt=letter.source_position).order_by("source_position").first()
+        return previous, following
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        self.previous, self.following = self.neighbours()
+        if self.format == "json":
+            data = exports.letter_detail(self.object, self.absolute, self.previous, self.following)
+            return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+        return self.render_to_response(self.get_context_data(object=self.object))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        letter = self.object
+        notes = exports.sorted_footnotes(letter.footnotes.all())
+        notes_by_paragraph = {}
+        for note in notes:
+            notes_by_paragraph.setdefault(note.paragraph_id, []).append(note)
+        mentions = list(letter.mentions.all())
+        context.update(
+            {
+                "participants": exports.participants_by_role(letter),
+                "footnotes": notes,
+                "notes_by_paragraph": notes_by_paragraph,
+                "mentioned_people": [m for m in mentions if m.agent_id and m.agent.is_person],
+                "mentioned_organisations": [m for m in mentions if m.agent_id and not m.agent.is_person],
+                "mentioned_places": [m for m in mentions if m.place_id],
+                "previous_letter": self.previous,
+                "next_letter": self.following,
+                "permalink": self.absolute(letter.get_absolute_url()),
+                "content_language": letter.language or "fr",
+            }
+        )
+        return context
+
+
+# ---------------------------------------------------------------------------
+# Authority records: index pages
+# ---------------------------------------------------------------------------
+
+
+class RecordListView(ListPageMixin, FilterView):
+    paginate_by = 50
+    context_object_name = "records"
+
+    def get_page_title(self):
+        return self.model._meta.verbose_name_plural.capitalize()
+
+    def summary(self, record):
+        raise NotImplementedError
+
+
+class AgentListView(RecordListView):
+    model = Agent
+    filterset_class = AgentFilterSet
+    template_name = "correspondence/agent_list.html"
+    people = True
+
+    def get_queryset(self):
+        agents = Agent.objects.published()
+        agents = agents.people() if self.people else agents.organisations()
+        return (
+            agents.annotate(letter_count=letter_count((Participation, "agent"), (Mention, "agent")))
+            .prefetch_related("variants")
+            .order_by(Lower(Coalesce(NullIf("sort_name", Value("")), "name")), "slug")
+        )
+
+    def get_page_title(self):
+        return _("People") if self.people else _("Organisations")
+
+    def get_page_description(self):
+        if self.people:
+            return _("The people who wrote, signed, received or are named in the letters of the archive.")
+        return _("The organisations and groups that wrote, received or are named in the letters of the archive.")
+
+    @property
+    def csv_filename(self):
+        return "people.csv" if self.people else "organisations.csv"
+
+    def summary(self, agent):
+        return exports.agent_summary(agent, self.absolute)
+
+
+class PlaceListView(RecordListView):
+    model = Place
+    filterset_class = PlaceFilterSet
+    template_name = "correspondence/place_list.html"
+    csv_filename = "places.csv"
+    page_description = gettext_lazy("The places where the letters were written and the places they name.")
+
+    def get_queryset(self):
+        written = Letter.objects.published().filter(place_written=OuterRef("pk"))
+        return (
+            Place.objects.published()
+            .select_related("country")
+            .prefetch_related("variants")
+            .annotate(
+                letter_count=letter_count((Mention, "place")),
+                written_count=Coalesce(
+                    Subquery(
+                        written.order_by()
+                        .annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField()))
+                        .values("n"),
+                        output_field=IntegerField(),
+                    ),
+                    Value(0),
+                ),
+            )
+            .order_by("name", "slug")
+        )
+
+    def get_page_title(self):
+        return _("Places")
+
+    def summary(self, place):
+        data = exports.place_summary(place, self.absolute)
+        data["letter_count"] = place.letter_count
+        data["written_count"] = place.written_count
+        return data
+
+
+class CitedDocumentListView(RecordListView):
+    model = CitedDocument
+    filterset_class = CitedDocumentFilterSet
+    template_name = "correspondence/citeddocument_list.html"
+    csv_filename = "cited-documents.csv"
+    page_description = gettext_lazy("The resolutions, conventions, declarations and reports the letters cite.")
+
+    def get_queryset(self):
+        return (
+            CitedDocument.objects.published()
+            .select_related("issuing_body")
+            .annotate(letter_count=letter_count((Citation, "cited_document")))
+        )
+
+    def get_page_title(self):
+        return _("Cited documents")
+
+    def summary(self, document):
+        return exports.cited_document_summary(document, self.absolute)
+
+
+class SourceDocumentListView(RecordListView):
+    model = SourceDocument
+    filterset_class = SourceDocumentFilterSet
+    template_name = "correspondence/sourcedocument_list.html"
+    csv_filename = "sources.csv"
+    page_description = gettext_lazy("The published documents from which the letters were transcribed.")
+
+    def get_queryset(self):
+        return SourceDocument.objects.published().select_related("issuing_body").annotate(letter_count=items_count())
+
+    def get_page_title(self):
+        return _("Source documents")
+
+    def summary(self, source):
+        return exports.source_document_summary(source, self.absolute)
+
+
+# ---------------------------------------------------------------------------
+# Authority records: one page each
+# ---------------------------------------------------------------------------
+
+
+class RecordDetailView(PageMixin, DetailView):
+    """One authority record and every published letter linked to it, by role."""
+
+    formats = ("html", "json")
+    context_object_name = "record"
+    not_found_message = gettext_lazy("No published record has the identifier “%(slug)s”.")
+
+    def get_object(self, queryset=None):
+        try:
+            return super().get_object(queryset)
+        except Http404:
+            raise NotInArchive(self.not_found_message % {"slug": self.kwargs["slug"]}) from None
+
+    def get_page_title(self):
+        return str(self.object)
+
+    def get_page_description(self):
+        return self.object.note or str(self.object)
+
+    def letter_groups(self):
+        """[(role, label, [LinkedLetter, ...]), ...] with only the roles that have letters."""
+        raise NotImplementedError
+
+    def summary(self):
+        raise NotImplementedError
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        self.groups = [group for group in self.letter_groups() if group[2]]
+        if self.format == "json":
+            data = self.summary()
+            data["letters"] = exports.letters_by_role(self.groups, self.absolute)
+            return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+        return self.render_to_response(self.get_context_data(object=self.object))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["letter_groups"] = self.groups
+        context["letter_total"] = len({entry.letter.pk for _role, _label, entries in self.groups for entry in entries})
+        return context
+
+
+def published_letters_of(rows):
+    """Rows (participations, mentions, citations) of published letters, in date order."""
+    return rows.filter(letter__status="published").select_related("letter").order_by("letter__date_from", "letter__slug")
+
+
+ROLE_HEADINGS = {
+    Participation.Role.SENDER: gettext_lazy("Sent"),
+    Participation.Role.SIGNATORY: gettext_lazy("Signed"),
+    Participation.Role.RECIPIENT: gettext_lazy("Received"),
+    Participation.Role.COPY: gettext_lazy("Received in copy"),
+}
+
+
+class AgentDetailView(RecordDetailView):
+    template_name = "correspondence/agent_detail.html"
+    people = True
+
+    def get_queryset(self):
+        agents = Agent.objects.published()
+        return agents.people() if self.people else agents.organisations()
+
+    def get_object(self, queryset=None):
+        self.not_found_message = (
+            gettext_lazy("No published person has the identifier “%(slug)s”.")
+            if self.people
+            else gettext_lazy("No published organisation has the identifier “%(slug)s”.")
+        )
+        return super().get_object(queryset)
+
+    def letter_groups(self):
+        agent = self.object
+        participations = list(
+            published_letters_of(Participation.objects.filter(agent=agent)).select_related("on_behalf_of")
+        )
+        groups = [
+            (
+                role,
+                ROLE_HEADINGS[role],
+                [
+                    exports.LinkedLetter(p.letter, p.name_as_written, p.title_as_written)
+                    for p in participations
+                    if p.role == role
+                ],
+            )
+            for role in Participation.Role.values
+        ]
+        on_behalf = published_letters_of(Participation.objects.filter(on_behalf_of=agent)).select_related("agent")
+        groups.append(
+            (
+                "on_behalf_of",
+                gettext_lazy("Written or received on its behalf"),
+                [exports.LinkedLetter(p.letter, p.shown_name, p.title_as_written) for p in on_behalf],
+            )
+        )
+        mentions = published_letters_of(Mention.objects.filter(agent=agent))
+        groups.append(
+            (
+                "mentioned",
+                gettext_lazy("Mentioned"),
+                [exports.LinkedLetter(m.letter, m.name_as_written) for m in mentions],
+            )
+        )
+        return groups
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["variants"] = self.object.variants.all()
+        context["issued_documents"] = self.object.issued_documents.filter(status="published")
+        context["issued_sources"] = self.object.source_documents.filter(status="published")
+        return context
+
+    def summary(self):
+        return exports.agent_summary(self.object, self.absolute)
+
+
+class PlaceDetailView(RecordDetailView):
+    template_name = "correspondence/place_detail.html"
+    queryset = Place.objects.published().select_related("country")
+    not_found_message = gettext_lazy("No published place has the identifier “%(slug)s”.")
+
+    def letter_groups(self):
+        place = self.object
+        written = Letter.objects.published().filter(place_written=place).order_by("date_from", "slug")
+        mentions = published_letters_of(Mention.objects.filter(place=place))
+        return [
+            (
+                "written_at",
+                gettext_lazy("Written at"),
+                [exports.LinkedLetter(letter, letter.place_as_written) for letter in written],
+            ),
+            (
+                "mentioned",
+                gettext_lazy("Mentioned"),
+                [exports.LinkedLetter(m.letter, m.name_as_written) for m in mentions],
+            ),
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["variants"] = self.object.variants.all()
+        return context
+
+    def summary(self):
+        return exports.place_summary(self.object, self.absolute)
+
+
+class CitedDocumentDetailView(RecordDetailView):
+    template_name = "correspondence/citeddocument_detail.html"
+    queryset = CitedDocument.objects.published().select_related("issuing_body")
+    not_found_message = gettext_lazy("No published cited document has the identifier “%(slug)s”.")
+
+    def letter_groups(self):
+        citations = published_letters_of(Citation.objects.filter(cited_document=self.object)).order_by(
+            "letter__date_from", "letter__slug", "position"
+        )
+        return [
+            (
+                "cited",
+                gettext_lazy("Cited in"),
+                [exports.LinkedLetter(c.letter, quote=c.quote) for c in citations],
+            )
+        ]
+
+    def summary(self):
+        return exports.cited_document_summary(self.object, self.absolute)
+
+
+class SourceDocumentDetailView(RecordDetailView):
+    template_name = "correspondence/sourcedocument_detail.html"
+    queryset = SourceDocument.objects.published().select_related("issuing_body")
+    not_found_message = gettext_lazy("No published source document has the identifier “%(slug)s”.")
+
+    def get_page_description(self):
+        return self.object.title
+
+    def letter_groups(self):
+        items = Letter.objects.published().filter(source=self.object).with_people().order_by("source_position")
+        return [("contains", gettext_lazy("Items in this document"), [exports.LinkedLetter(item) for item in items])]
+
+    def summary(self):
+        return exports.source_document_summary(self.object, self.absolute)
+
+
+# ---------------------------------------------------------------------------
+# The source text of a source document
+# ---------------------------------------------------------------------------
+
+
+def source_texts_directory():
+    return Path(getattr(settings, "SOURCE_TEXTS_DIR", settings.BASE_DIR / "fixtures" / "sources")).resolve()
+
+
+def source_text(request, slug):
+    """
+    The shipped text file a published source document was transcribed from,
+    as text/plain. Only a plain file name stored on the record is served, and
+    only from the source texts directory.
+    """
+    source = SourceDocument.objects.published().filter(slug=slug).first()
+    if source is None:
+        raise NotInArchive(_("No published source document has the identifier “%(slug)s”.") % {"slug": slug})
+    name = source.source_file
+    unsafe = not name or name in {".", ".."} or os.path.basename(name) != name or "\\" in name or "\x00" in name
+    directory = source_texts_directory()
+    path = directory / name if not unsafe else None
+    if unsafe or path.resolve().parent != directory or not path.is_file():
+        raise NotInArchive(_("The source text of this document is not available."))
+    return FileResponse(path.open("rb"), content_type="text/plain; charset=utf-8", filename=name)
+

@@ -1,0 +1,41 @@
+"""Shared test helpers: plain ``make_*`` functions, not fixtures, with sensible defaults."""
+
+import datetime
+import uuid
+
+from correspondence.models import Agent, CitedDocument, Letter, Place, SourceDocument
+
+
+def unique_slug(prefix):
+    """Unique even when this module is imported twice (as ``conftest`` and ``tests.conftest``)."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def make_agent(name="Anders Knape", **fields):
+    fields.setdefault("slug", unique_slug("agent"))
+    return Agent.objects.create(name=name, **fields)
+
+
+def make_place(name="Gandja", **fields):
+    fields.setdefault("slug", unique_slug("place"))
+    return Place.objects.create(name=name, **fields)
+
+
+def make_source(title="Communication from the Secretary General", **fields):
+    fields.setdefault("slug", unique_slug("source"))
+    return SourceDocument.objects.create(title=title, **fields)
+
+
+def make_cited_document(title="Resolution 822 (1993)", **fields):
+    fields.setdefault("slug", unique_slug("cited"))
+    return CitedDocument.objects.create(title=title, **fields)
+
+
+def make_letter(title="Letter from the President to the Secretary General", date=datetime.date(2020, 10, 20), **fields):
+    """A letter dated to the day (pass date=None with date_precision="unknown" for an undated one)."""
+    fields.setdefault("slug", unique_slug("letter"))
+    fields.setdefault("date_from", date)
+    fields.setdefault("date_to", date)
+    if date is None:
+        fields.setdefault("date_precision", Letter.DatePrecision.UNKNOWN)
+    return Letter.objects.create(title=title, **fields)
