@@ -2,6 +2,11 @@
 The curators' admin: every model of the archive, with a letter editable
 complete (people, transcription, footnotes, citations, mentions) on one page.
 
+The search index tables (``LetterSearchText``, ``SpellingKey``) are written
+by ``correspondence.search`` alone: they are shown read-only, to answer
+"why does this search find that letter?". ``LetterFullTextRow`` is not
+registered: it is an unmanaged view of a SQLite-only FTS5 table.
+
 Changelists cost a fixed number of queries whatever their length: counts are
 correlated subqueries annotated in ``get_queryset`` and the foreign keys a
 list shows are in ``list_select_related``. Searches that reach related rows
@@ -30,6 +35,7 @@ from .models import (
     CitedDocument,
     Footnote,
     Letter,
+    LetterSearchText,
     Mention,
     Paragraph,
     Participation,
@@ -37,6 +43,7 @@ from .models import (
     PlaceName,
     PublicationStatus,
     SourceDocument,
+    SpellingKey,
 )
 
 admin.site.site_header = _("Archive of diplomatic correspondence")
@@ -243,7 +250,9 @@ class CitedDocumentAdmin(PermanentSlugMixin, admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(citing_letter_count=count_of(Citation, "cited_document", "letter"))
+        return (
+            super().get_queryset(request).annotate(citing_letter_count=count_of(Citation, "cited_document", "letter"))
+        )
 
     @admin.display(description=_("cited by letters"), ordering="citing_letter_count")
     def citing_letter_count(self, obj):
@@ -514,3 +523,35 @@ class MentionAdmin(LetterPartAdmin):
     list_select_related = ["letter", "agent", "place"]
     search_fields = ["name_as_written", "letter__title", "agent__name", "place__name"]
     autocomplete_fields = ["letter", "agent", "place"]
+
+
+# Search index (read-only) ------------------------------------------------------------------
+
+
+class DerivedRecordAdmin(admin.ModelAdmin):
+    """Rows computed from the records above: looked at, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LetterSearchText)
+class LetterSearchTextAdmin(DerivedRecordAdmin):
+    list_display = ["letter", "names"]
+    list_select_related = ["letter"]
+    search_fields = ["title", "names", "summary", "text"]
+    fields = ["letter", "title", "names", "summary", "text"]
+
+
+@admin.register(SpellingKey)
+class SpellingKeyAdmin(DerivedRecordAdmin):
+    list_display = ["spelling", "key", "surname", "agent", "place"]
+    list_filter = ["surname"]
+    list_select_related = ["agent", "place"]
+    search_fields = ["key", "spelling"]

@@ -6,3 +6,8 @@ class CorrespondenceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "correspondence"
     verbose_name = _("Correspondence")
+
+    def ready(self):
+        from correspondence import search
+
+        search.connect_signals()

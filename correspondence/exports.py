@@ -188,6 +188,7 @@ def letter_summary(letter, absolute):
 def letter_detail(letter, absolute, previous=None, following=None):
     """Everything the letter page shows, for a letter loaded with ``with_everything()``."""
     data = letter_summary(letter, absolute)
+    paragraph_positions = {paragraph.pk: paragraph.position for paragraph in letter.paragraphs.all()}
     data.update(
         {
             "reference": letter.reference,
@@ -220,7 +221,7 @@ def letter_detail(letter, absolute, previous=None, following=None):
             "footnotes": [
                 {
                     "marker": footnote.marker,
-                    "paragraph": footnote.paragraph.position if footnote.paragraph_id else None,
+                    "paragraph": paragraph_positions.get(footnote.paragraph_id),
                     "anchor": footnote.anchor,
                     "text": footnote.text,
                 }

@@ -30,10 +30,20 @@ from correspondence.models import (
     Place,
     PublicationStatus,
     SourceDocument,
+    SourceDocumentQuerySet,
 )
 
 QUERY_MAX_LENGTH = 200
 PUBLISHED = PublicationStatus.PUBLISHED
+
+
+def published_sources():
+    """
+    Published source documents. SourceDocument does not declare its
+    SourceDocumentManager (``objects`` is the plain SlugManager), so its
+    queryset class is used directly.
+    """
+    return SourceDocumentQuerySet(SourceDocument).published()
 
 # ---------------------------------------------------------------------------
 # Dates known to the year, the month or the day
@@ -267,7 +277,7 @@ class LetterFilterSet(django_filters.FilterSet):
     source = RecordChoiceFilter(
         label=_("Source document"),
         field_name="source",
-        queryset=SourceDocument.objects.published(),
+        queryset=published_sources(),
         not_found=_("No published source document has the identifier “%(value)s”."),
     )
     kind = django_filters.ChoiceFilter(
@@ -482,6 +492,7 @@ class CitedDocumentFilterSet(NameSearchFilterSet):
     kind = django_filters.ChoiceFilter(
         label=_("Type"),
         choices=CitedDocument.Kind.choices,
+        empty_label=_("All types"),
         error_messages={"invalid_choice": _("“%(value)s” is not a type of cited document.")},
     )
 

@@ -16,6 +16,7 @@ import re
 import unicodedata
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -435,6 +436,8 @@ class SourceDocument(AuthorityRecord):
         blank=True,
         help_text=_("How the text was established: what was treated as page furniture, corrected extraction errors."),
     )
+
+    objects = SourceDocumentManager()
 
     class Meta:
         verbose_name = _("source document")
@@ -972,3 +975,122 @@ class Mention(models.Model):
     def clean(self):
         if bool(self.agent_id) == bool(self.place_id):
             raise ValidationError(_("A mention names either a person or organisation, or a place: exactly one."))
+
+
+# ---------------------------------------------------------------------------
+# Full-text search (written only by correspondence.search; see its docstring)
+# ---------------------------------------------------------------------------
+
+
+class LetterSearchText(models.Model):
+    """
+    The words of a letter and of the records linked to it, gathered in one row
+    for full-text search.
+
+    Written only by ``correspondence.search.index_letters`` (from signals and
+    the ``rebuild_search_index`` command); never edit it by hand. Each database
+    indexes it its own way (migration 0003): on PostgreSQL a trigger fills
+    ``vector``, indexed with GIN; on SQLite triggers mirror the text columns
+    into the FTS5 table ``correspondence_letter_fts``. A SQLite migration that
+    remakes this table drops those triggers: recreate them in the same migration.
+    """
+
+    letter = models.OneToOneField(
+        Letter,
+        verbose_name=_("letter"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="search_text",
+    )
+    title = models.TextField(_("title"), blank=True, help_text=_("Title, reference and date as written."))
+    names = models.TextField(
+        _("names"),
+        blank=True,
+        help_text=_("People, organisations and places linked to the letter, as filed and as written."),
+    )
+    summary = models.TextField(_("summary"), blank=True, help_text=_("The archive's summary."))
+    text = models.TextField(
+        _("text"),
+        blank=True,
+        help_text=_("Summary, transcription, footnotes, notes and cited documents: what search results quote."),
+    )
+    vector = SearchVectorField(
+        _("search vector"), null=True, editable=False, help_text=_("PostgreSQL only, filled by a trigger.")
+    )
+
+    class Meta:
+        verbose_name = _("letter search text")
+        verbose_name_plural = _("letter search texts")
+        ordering = ["letter"]
+
+    def __str__(self):
+        return self.title
+
+
+class SpellingKey(models.Model):
+    """
+    One spelling of a person's, organisation's or place's name, folded to a key
+    (lower case, no accents, words separated by single spaces), so that a
+    search word finds the record however it is written. Written only by
+    ``correspondence.search.index_spellings``.
+    """
+
+    key = models.CharField(_("folded key"), max_length=400, db_index=True, help_text=_("e.g. haut karabagh"))
+    spelling = models.CharField(_("spelling"), max_length=400, help_text=_("As recorded, e.g. Haut-Karabagh."))
+    surname = models.BooleanField(
+        _("surname only"), default=False, help_text=_("The last word of a person's name, e.g. Knape.")
+    )
+    agent = models.ForeignKey(
+        Agent,
+        verbose_name=_("person or organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    place = models.ForeignKey(
+        Place, verbose_name=_("place"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("spelling key")
+        verbose_name_plural = _("spelling keys")
+        ordering = ["key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(agent__isnull=False, place__isnull=True) | Q(agent__isnull=True, place__isnull=False),
+                name="spellingkey_one_agent_or_place",
+            ),
+        ]
+
+    def __str__(self):
+        return self.spelling
+
+
+class LetterFullTextRow(models.Model):
+    """
+    A row of the SQLite FTS5 table ``correspondence_letter_fts`` (created by
+    migration 0003 on SQLite only; unmanaged). It exists so that the ORM can
+    join the table: ``document`` is FTS5's hidden column named after the table,
+    the one that ``MATCH``, ``bm25()`` and ``snippet()`` take.
+    """
+
+    letter = models.OneToOneField(
+        Letter,
+        verbose_name=_("letter"),
+        primary_key=True,
+        db_column="rowid",
+        db_constraint=False,
+        on_delete=models.DO_NOTHING,
+        related_name="full_text_row",
+    )
+    document = models.TextField(_("document"), db_column="correspondence_letter_fts", editable=False)
+
+    class Meta:
+        managed = False
+        db_table = "correspondence_letter_fts"
+        verbose_name = _("full-text row")
+        verbose_name_plural = _("full-text rows")
+
+    def __str__(self):
+        return str(self.pk)

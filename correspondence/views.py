@@ -29,6 +29,8 @@ from correspondence.filters import (
     LetterFilterSet,
     PlaceFilterSet,
     SourceDocumentFilterSet,
+    language_name,
+    published_sources,
 )
 from correspondence.models import (
     Agent,
@@ -149,10 +151,10 @@ class ListPageMixin(PageMixin):
     def paginate_queryset(self, queryset, page_size):
         paginator = self.get_paginator(queryset, page_size, allow_empty_first_page=True)
         raw = self.request.GET.get("page") or "1"
-        try:
-            number = paginator.num_pages if raw == "last" else int(raw)
-        except ValueError:
-            number = 0
+        if raw == "last":
+            number = paginator.num_pages
+        else:
+            number = int(raw) if raw.isascii() and raw.isdigit() else 0
         if number < 1:
             self.page_error = (
                 400,
@@ -337,12 +339,11 @@ class HomeView(PageMixin, TemplateView):
             "cited": CitedDocument.objects.published().count(),
         }
         context["sources"] = (
-            SourceDocument.objects.published().select_related("issuing_body").annotate(letter_count=items_count())
+            published_sources().select_related("issuing_body").annotate(letter_count=items_count())
         )
         context["latest_letters"] = letters.with_people().order_by("-date_from", "-date_to", "slug")[
             : self.latest_count
         ]
-        context["search_form"] = LetterFilterSet(queryset=letters).form
         return context
 
 
@@ -375,7 +376,10 @@ class LetterListView(ListPageMixin, FilterView):
     def summary(self, letter):
         data = exports.letter_summary(letter, self.absolute)
         if hasattr(letter, "search_rank"):
+            from correspondence.search import MARK_END, MARK_START
+
             data["search_rank"] = letter.search_rank
+            data["search_snippet"] = (letter.search_snippet or "").replace(MARK_START, "").replace(MARK_END, "")
         return data
 
     def csv_header_and_rows(self, letters):
@@ -422,9 +426,7 @@ class LetterDetailView(PageMixin, DetailView):
         letter = self.object
         if not letter.source_id:
             return None, None
-        siblings = Letter.objects.published().filter(source_id=letter.source_id).only(
-            "slug", "title", "kind", "date_from", "date_to", "date_precision", "status", "source_position"
-        )
+        siblings = Letter.objects.published().filter(source_id=letter.source_id)
         previous = siblings.filter(source_position__lt=letter.source_position).order_by("-source_position").first()
         following = siblings.filter(source_position__gt=letter.source_position).order_by("source_position").first()
         return previous, following
@@ -457,6 +459,7 @@ class LetterDetailView(PageMixin, DetailView):
                 "next_letter": self.following,
                 "permalink": self.absolute(letter.get_absolute_url()),
                 "content_language": letter.language or "fr",
+                "language_name": language_name(letter.language),
             }
         )
         return context
@@ -576,7 +579,7 @@ class SourceDocumentListView(RecordListView):
     page_description = gettext_lazy("The published documents from which the letters were transcribed.")
 
     def get_queryset(self):
-        return SourceDocument.objects.published().select_related("issuing_body").annotate(letter_count=items_count())
+        return published_sources().select_related("issuing_body").annotate(letter_count=items_count())
 
     def get_page_title(self):
         return _("Source documents")
@@ -761,7 +764,7 @@ class CitedDocumentDetailView(RecordDetailView):
 
 class SourceDocumentDetailView(RecordDetailView):
     template_name = "correspondence/sourcedocument_detail.html"
-    queryset = SourceDocument.objects.published().select_related("issuing_body")
+    queryset = published_sources().select_related("issuing_body")
     not_found_message = gettext_lazy("No published source document has the identifier “%(slug)s”.")
 
     def get_page_description(self):
@@ -790,7 +793,7 @@ def source_text(request, slug):
     as text/plain. Only a plain file name stored on the record is served, and
     only from the source texts directory.
     """
-    source = SourceDocument.objects.published().filter(slug=slug).first()
+    source = published_sources().filter(slug=slug).first()
     if source is None:
         raise NotInArchive(_("No published source document has the identifier “%(slug)s”.") % {"slug": slug})
     name = source.source_file

@@ -3,7 +3,19 @@
 import datetime
 import uuid
 
-from correspondence.models import Agent, CitedDocument, Letter, Place, SourceDocument
+from correspondence.models import (
+    Agent,
+    Citation,
+    CitedDocument,
+    Footnote,
+    Letter,
+    Mention,
+    Paragraph,
+    Participation,
+    Place,
+    PublicationStatus,
+    SourceDocument,
+)
 
 
 def unique_slug(prefix):
@@ -39,3 +51,31 @@ def make_letter(title="Letter from the President to the Secretary General", date
     if date is None:
         fields.setdefault("date_precision", Letter.DatePrecision.UNKNOWN)
     return Letter.objects.create(title=title, **fields)
+
+
+def make_published_letter(title="Lettre au Secrétaire général", **fields):
+    """A published letter (make_letter's default status is draft)."""
+    fields.setdefault("status", PublicationStatus.PUBLISHED)
+    return make_letter(title=title, **fields)
+
+
+def make_participation(letter, agent, role=Participation.Role.SENDER, **fields):
+    return Participation.objects.create(letter=letter, agent=agent, role=role, **fields)
+
+
+def make_paragraph(letter, text="Monsieur le Secrétaire général,", position=None, **fields):
+    if position is None:
+        position = letter.paragraphs.count() + 1
+    return Paragraph.objects.create(letter=letter, text=text, position=position, **fields)
+
+
+def make_footnote(letter, marker="1", text="Note de la source.", **fields):
+    return Footnote.objects.create(letter=letter, marker=marker, text=text, **fields)
+
+
+def make_citation(letter, cited_document, quote="la résolution 822 (1993)", **fields):
+    return Citation.objects.create(letter=letter, cited_document=cited_document, quote=quote, **fields)
+
+
+def make_mention(letter, agent=None, place=None, **fields):
+    return Mention.objects.create(letter=letter, agent=agent, place=place, **fields)

@@ -96,7 +96,60 @@ def record_link(record, text=None):
     return shown
 
 
+def participant_name(participation):
+    """The name as the letter writes it; else the authority record's name when it is published."""
+    if participation.name_as_written:
+        return participation.name_as_written
+    return participation.agent.name if is_public(participation.agent) else ""
+
+
 @register.filter
 def names(participations):
     """The names of participants, as written where the letter names them, joined for a list row."""
-    return ", ".join(participation.shown_name for participation in participations)
+    return ", ".join(filter(None, (participant_name(participation) for participation in participations)))
+
+
+SECTIONS = ("letter", "person", "organisation", "place", "citeddocument", "sourcedocument")
+
+
+@register.filter
+def section(url_name):
+    """The part of the site a URL name belongs to (letter_detail -> letter), for the navigation."""
+    prefix = (url_name or "").split("_", 1)[0]
+    return prefix if prefix in SECTIONS else ""
+
+
+@register.filter
+def with_role(letter, role):
+    """The letter's participants in one role, from the prefetched participations: letter|with_role:"sender"."""
+    return [participation for participation in letter.participations.all() if participation.role == role]
+
+
+@register.simple_tag
+def normalised_date(letter):
+    """The normalised date in <time> elements: 2020-10-20, 2020-10, 2020, or a range of two days."""
+    if letter.date_from is None:
+        return ""
+    if letter.date_precision in ("day", "month", "year"):
+        return format_html('<time datetime="{0}">{0}</time>', letter.date_display)
+    return format_html(
+        '<time datetime="{0}">{0}</time>/<time datetime="{1}">{1}</time>',
+        letter.date_from.isoformat(),
+        letter.date_to.isoformat(),
+    )
+
+
+AUTHORITY_FIELDS = {
+    "agent": ("wikidata", "viaf", "gnd", "isni"),
+    "place": ("geonames", "wikidata"),
+}
+
+
+@register.filter
+def authority_links(record):
+    """[(label, identifier, uri), ...] for a person's, organisation's or place's authority identifiers."""
+    fields = AUTHORITY_FIELDS.get(record._meta.model_name, ())
+    if not fields:
+        return []
+    present = [(record._meta.get_field(name).verbose_name, getattr(record, name)) for name in fields if getattr(record, name)]
+    return [(label, value, uri) for (label, value), uri in zip(present, record.authority_uris(), strict=True)]

@@ -1,0 +1,272 @@
+"""Pages of people, organisations, places, cited and source documents, and their index pages."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from correspondence.models import AgentName, Agent, Letter, Participation, PlaceName, PublicationStatus
+from tests.conftest import (
+    make_agent,
+    make_citation,
+    make_cited_document,
+    make_mention,
+    make_participation,
+    make_place,
+    make_published_letter,
+    make_source,
+)
+
+pytestmark = pytest.mark.django_db
+
+ROLE = Participation.Role
+
+
+def group_slugs(response):
+    """{role: [letter slug, ...]} as the page lists them."""
+    return {role: [entry.letter.slug for entry in entries] for role, _label, entries in response.context["letter_groups"]}
+
+
+@pytest.fixture
+def knape():
+    knape = make_agent("Anders Knape", slug="anders-knape", wikidata="Q4755019", viaf="102333412", sort_name="Knape, Anders")
+    AgentName.objects.create(agent=knape, name="M. Anders Knape", note="Dossier CG-BUR(2020)35")
+    congress = make_agent("Congrès", slug="congres", kind=Agent.Kind.ORGANISATION)
+    other = make_agent("Anar Ibrahimov", slug="anar-ibrahimov")
+    sent = make_published_letter("Envoyée", slug="envoyee")
+    make_participation(sent, knape, ROLE.SENDER, title_as_written="Président du Congrès", on_behalf_of=congress)
+    signed = make_published_letter("Signée", slug="signee")
+    make_participation(signed, knape, ROLE.SIGNATORY)
+    received = make_published_letter("Reçue", slug="recue")
+    make_participation(received, knape, ROLE.RECIPIENT, name_as_written="Monsieur Anders Knape")
+    make_participation(received, other, ROLE.SENDER)
+    copied = make_published_letter("Copie", slug="copie")
+    make_participation(copied, knape, ROLE.COPY)
+    mentioned = make_published_letter("Mentionné", slug="mentionne")
+    make_mention(mentioned, agent=knape, name_as_written="M. Knape")
+    draft = make_published_letter("Brouillon", slug="brouillon", status=PublicationStatus.DRAFT)
+    make_participation(draft, knape, ROLE.SENDER)
+    return knape
+
+
+def test_a_person_page_lists_every_published_letter_by_role(client, knape):
+    response = client.get("/people/anders-knape/")
+    assert response.status_code == 200
+    assert group_slugs(response) == {
+        "sender": ["envoyee"],
+        "signatory": ["signee"],
+        "recipient": ["recue"],
+        "copy": ["copie"],
+        "mentioned": ["mentionne"],
+    }
+    html = response.content.decode()
+    assert "Brouillon" not in html
+    assert "Monsieur Anders Knape" in html
+    assert "Président du Congrès" in html
+
+
+def test_a_person_page_shows_name_variants_and_authority_links(client, knape):
+    html = client.get("/people/anders-knape/").content.decode()
+    assert "M. Anders Knape" in html
+    assert '<a href="https://www.wikidata.org/entity/Q4755019" rel="external">Q4755019</a>' in html
+    assert '<a href="https://viaf.org/viaf/102333412" rel="external">102333412</a>' in html
+
+
+def test_an_organisation_page_lists_the_letters_written_on_its_behalf(client, knape):
+    response = client.get("/organisations/congres/")
+    assert response.status_code == 200
+    assert group_slugs(response) == {"on_behalf_of": ["envoyee"]}
+
+
+def test_people_and_organisations_each_have_their_own_address(client, knape):
+    assert client.get("/organisations/anders-knape/").status_code == 404
+    assert client.get("/people/congres/").status_code == 404
+
+
+def test_a_place_page_lists_letters_written_there_and_letters_naming_it(client):
+    place = make_place("Gandja", slug="gandja", geonames="587084")
+    PlaceName.objects.create(place=place, name="Ganja")
+    written = make_published_letter("Écrite à Gandja", slug="ecrite", place_written=place, place_as_written="Gandja")
+    named = make_published_letter("Nomme Gandja", slug="nomme")
+    make_mention(named, place=place, name_as_written="Ganja")
+    make_published_letter("Brouillon", slug="brouillon", place_written=place, status=PublicationStatus.DRAFT)
+    response = client.get("/places/gandja/")
+    assert group_slugs(response) == {"written_at": [written.slug], "mentioned": [named.slug]}
+    html = response.content.decode()
+    assert "Ganja" in html
+    assert 'href="https://sws.geonames.org/587084/"' in html
+    assert "Brouillon" not in html
+
+
+def test_a_cited_document_page_quotes_the_words_that_cite_it(client):
+    document = make_cited_document("Résolution 822 (1993)", slug="s-res-822-1993", symbol="S/RES/822 (1993)")
+    letter = make_published_letter("Lettre", slug="lettre")
+    make_citation(letter, document, quote="la résolution 822 du Conseil de sécurité")
+    response = client.get("/cited/s-res-822-1993/")
+    assert group_slugs(response) == {"cited": ["lettre"]}
+    html = response.content.decode()
+    assert "la résolution 822 du Conseil de sécurité" in html
+    assert "S/RES/822 (1993)" in html
+
+
+def test_a_source_document_page_lists_its_items_in_order_and_links_its_text(client):
+    source = make_source("Dossier", slug="dossier", source_file="000_3246880f1fe5901f.txt")
+    make_published_letter("Deuxième", slug="deuxieme", source=source, source_position=2)
+    make_published_letter("Premier", slug="premier", source=source, source_position=1)
+    make_published_letter("Brouillon", slug="brouillon", source=source, source_position=3, status="draft")
+    response = client.get("/sources/dossier/")
+    assert group_slugs(response) == {"contains": ["premier", "deuxieme"]}
+    html = response.content.decode()
+    assert 'href="/sources/dossier/text/"' in html
+    assert "Brouillon" not in html
+
+
+@pytest.mark.parametrize(
+    ("factory", "url"),
+    [
+        (lambda: make_agent("Brouillon", slug="brouillon", status="draft"), "/people/brouillon/"),
+        (
+            lambda: make_agent("Brouillon", slug="brouillon", status="draft", kind=Agent.Kind.ORGANISATION),
+            "/organisations/brouillon/",
+        ),
+        (lambda: make_place("Brouillon", slug="brouillon", status="review"), "/places/brouillon/"),
+        (lambda: make_cited_document("Brouillon", slug="brouillon", status="draft"), "/cited/brouillon/"),
+        (lambda: make_source("Brouillon", slug="brouillon", status="draft"), "/sources/brouillon/"),
+    ],
+)
+def test_an_unpublished_record_is_not_found(client, factory, url):
+    factory()
+    response = client.get(url)
+    assert response.status_code == 404
+    assert "brouillon" in response.content.decode()
+
+
+# -- index pages -------------------------------------------------------------------
+
+
+def test_the_people_index_lists_published_people_with_their_letter_count(client, knape):
+    make_agent("Caché", slug="cache", status=PublicationStatus.DRAFT)
+    response = client.get("/people/")
+    assert response.status_code == 200
+    records = {agent.slug: agent.letter_count for agent in response.context["records"]}
+    assert records == {"anders-knape": 5, "anar-ibrahimov": 1}
+    html = response.content.decode()
+    assert '<a href="/people/anders-knape/">Anders Knape</a>' in html
+    assert "Congrès" not in html.split("<main")[1]
+
+
+def test_the_people_index_finds_a_person_by_a_variant_of_the_name(client, knape):
+    response = client.get("/people/?q=M. Anders")
+    assert [agent.slug for agent in response.context["records"]] == ["anders-knape"]
+
+
+def test_the_organisations_index_lists_organisations(client, knape):
+    response = client.get("/organisations/")
+    assert [agent.slug for agent in response.context["records"]] == ["congres"]
+
+
+@pytest.mark.parametrize("url", ["/people/", "/organisations/", "/places/", "/cited/", "/sources/"])
+def test_every_index_page_answers(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.context["page_title"]
+
+
+def test_the_cited_documents_index_counts_the_letters_citing_each(client):
+    document = make_cited_document("Résolution 822", slug="res-822")
+    for number in range(3):
+        make_citation(make_published_letter(f"L{number}", slug=f"l{number}"), document, position=1)
+    make_citation(make_published_letter("B", slug="b", status="draft"), document)
+    response = client.get("/cited/")
+    assert [(d.slug, d.letter_count) for d in response.context["records"]] == [("res-822", 3)]
+
+
+def test_the_places_index_counts_letters_written_there_and_naming_it(client):
+    place = make_place("Bakou", slug="bakou")
+    make_published_letter("Écrite", slug="ecrite", place_written=place)
+    make_mention(make_published_letter("Nomme", slug="nomme"), place=place)
+    response = client.get("/places/")
+    (record,) = response.context["records"]
+    assert (record.written_count, record.letter_count) == (1, 1)
+
+
+# -- query counts ----------------------------------------------------------------------
+
+
+def person_with(count, suffix):
+    person = make_agent("Anders Knape", slug=f"knape-{suffix}")
+    organisation = make_agent("Congrès", slug=f"congres-{suffix}", kind=Agent.Kind.ORGANISATION)
+    for number in range(count):
+        for role in ROLE.values:
+            letter = make_published_letter(f"{role} {number}", slug=f"{suffix}-{role}-{number}")
+            make_participation(letter, person, role, on_behalf_of=organisation)
+        make_mention(make_published_letter(f"M {number}", slug=f"{suffix}-m-{number}"), agent=person)
+        AgentName.objects.create(agent=person, name=f"Variante {number}")
+    return person
+
+
+def queries_for(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_a_person_page_runs_as_many_queries_for_ten_letters_as_for_one(client):
+    one, ten = person_with(1, "one"), person_with(10, "ten")
+    assert queries_for(client, one.get_absolute_url()) == queries_for(client, ten.get_absolute_url())
+
+
+#: agent, participations, on behalf of, mentions, variants, issued cited documents, issued sources.
+PERSON_QUERIES = 7
+
+
+def test_the_person_page_query_count_is_pinned(client, django_assert_num_queries):
+    person = person_with(10, "pin")
+    with django_assert_num_queries(PERSON_QUERIES):
+        client.get(person.get_absolute_url())
+
+
+def test_the_place_page_query_count_is_pinned(client, django_assert_num_queries):
+    place = make_place("Bakou", slug="bakou")
+    for number in range(10):
+        make_published_letter(f"L{number}", slug=f"l{number}", place_written=place)
+        make_mention(make_published_letter(f"M{number}", slug=f"m{number}"), place=place)
+    # place (with its country), letters written there, mentions, variants
+    with django_assert_num_queries(4):
+        client.get("/places/bakou/")
+
+
+def test_the_cited_document_page_query_count_is_pinned(client, django_assert_num_queries):
+    document = make_cited_document("Résolution", slug="res")
+    for number in range(10):
+        make_citation(make_published_letter(f"L{number}", slug=f"l{number}"), document)
+    with django_assert_num_queries(2):
+        client.get("/cited/res/")
+
+
+def test_the_source_document_page_query_count_is_pinned(client, django_assert_num_queries):
+    source = make_source("Dossier", slug="dossier")
+    for number in range(10):
+        letter = make_published_letter(f"L{number}", slug=f"l{number}", source=source, source_position=number)
+        make_participation(letter, make_agent(f"A{number}", slug=f"a{number}"), ROLE.SENDER)
+    # source, its items, their participants
+    with django_assert_num_queries(3):
+        client.get("/sources/dossier/")
+
+
+def test_the_people_index_runs_as_many_queries_for_ten_people_as_for_one(client, django_assert_num_queries):
+    person_with(1, "one")
+    one = queries_for(client, "/people/")
+    for number in range(10):
+        person_with(1, f"p{number}")
+    assert queries_for(client, "/people/") == one
+    # count, page, variants
+    with django_assert_num_queries(3):
+        client.get("/people/")
+
+
+def test_letter_count_ignores_unpublished_letters(client):
+    person = make_agent("Seul", slug="seul")
+    make_participation(make_published_letter("B", slug="b", status="draft"), person, ROLE.SENDER)
+    response = client.get("/people/")
+    assert [(a.slug, a.letter_count) for a in response.context["records"]] == [("seul", 0)]
+    assert Letter.objects.count() == 1
