@@ -173,7 +173,11 @@ def letter_summary(letter, absolute):
         ),
         "place_as_written": letter.place_as_written,
         "source": (
-            {**source_reference(letter.source, absolute), "pages": letter.source_pages, "position": letter.source_position}
+            {
+                **source_reference(letter.source, absolute),
+                "pages": letter.source_pages,
+                "position": letter.source_position,
+            }
             if is_public(letter.source)
             else None
         ),

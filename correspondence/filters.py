@@ -45,6 +45,7 @@ def published_sources():
     """
     return SourceDocumentQuerySet(SourceDocument).published()
 
+
 # ---------------------------------------------------------------------------
 # Dates known to the year, the month or the day
 # ---------------------------------------------------------------------------
@@ -96,12 +97,9 @@ class PartialDateField(forms.Field):
         try:
             return parse_partial_date(value)
         except ValueError:
-            raise ValidationError(self.error_messages["impossible"], code="impossible", params={"value": value}) from None
-
-    def widget_attrs(self, widget):
-        attrs = super().widget_attrs(widget)
-        attrs.update({"inputmode": "numeric", "pattern": r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?", "size": "10"})
-        return attrs
+            raise ValidationError(
+                self.error_messages["impossible"], code="impossible", params={"value": value}
+            ) from None
 
 
 class DateBoundFilter(django_filters.Filter):
@@ -354,7 +352,7 @@ class LetterFilterSet(django_filters.FilterSet):
         would give, counted in the database over the letters kept by the other
         active filters. The selected option is always listed.
         """
-        self.errors  # validate, so that cleaned_data holds the valid filters
+        self.is_valid()  # validate, so that cleaned_data holds the valid filters
         return {name: self.facet(name) for name in self.FACETS}
 
     def facet(self, name):

@@ -289,7 +289,7 @@ def _search_postgresql(queryset, terms):
     # ts_headline drops whatever looks like an HTML tag (``<b>``, ``<script>``) from what it quotes: hide
     # the ``<`` behind a look-alike, then bring it back.
     headline = SearchHeadline(
-        Replace(F("search_text__text"), Value("<"), Value(_LESS_THAN_STAND_IN)),
+        Replace(F("search_text__text"), Value("<"), Value(_LESS_THAN_STAND_IN), output_field=TextField()),
         tsquery,
         config=POSTGRESQL_CONFIG,
         start_sel=MARK_START,
@@ -301,7 +301,7 @@ def _search_postgresql(queryset, terms):
     )
     return queryset.filter(search_text__vector=tsquery).annotate(
         search_rank=SearchRank(F("search_text__vector"), tsquery),
-        search_snippet=Replace(headline, Value(_LESS_THAN_STAND_IN), Value("<")),
+        search_snippet=Replace(headline, Value(_LESS_THAN_STAND_IN), Value("<"), output_field=TextField()),
     )
 
 

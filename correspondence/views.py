@@ -265,8 +265,12 @@ class ListPageMixin(PageMixin):
         return active
 
     def display_value(self, name, value):
+        """The value as the reader knows it: a record's name, a choice's label."""
         if isinstance(value, SourceDocument):
             return value.symbol or value.title
+        choices = self.filterset.filters[name].extra.get("choices")
+        if choices and not callable(choices):
+            return str(dict(choices).get(value, value))
         return str(value)
 
     def url_without(self, *names):
@@ -338,9 +342,7 @@ class HomeView(PageMixin, TemplateView):
             "places": Place.objects.published().count(),
             "cited": CitedDocument.objects.published().count(),
         }
-        context["sources"] = (
-            published_sources().select_related("issuing_body").annotate(letter_count=items_count())
-        )
+        context["sources"] = published_sources().select_related("issuing_body").annotate(letter_count=items_count())
         context["latest_letters"] = letters.with_people().order_by("-date_from", "-date_to", "slug")[
             : self.latest_count
         ]
@@ -381,6 +383,11 @@ class LetterListView(ListPageMixin, FilterView):
             data["search_rank"] = letter.search_rank
             data["search_snippet"] = (letter.search_snippet or "").replace(MARK_START, "").replace(MARK_END, "")
         return data
+
+    def display_value(self, name, value):
+        if name == "language":
+            return language_name(value)
+        return super().display_value(name, value)
 
     def csv_header_and_rows(self, letters):
         return exports.LETTER_CSV_FIELDS, (exports.letter_csv_row(letter, self.absolute) for letter in letters)
@@ -637,7 +644,9 @@ class RecordDetailView(PageMixin, DetailView):
 
 def published_letters_of(rows):
     """Rows (participations, mentions, citations) of published letters, in date order."""
-    return rows.filter(letter__status="published").select_related("letter").order_by("letter__date_from", "letter__slug")
+    return (
+        rows.filter(letter__status="published").select_related("letter").order_by("letter__date_from", "letter__slug")
+    )
 
 
 ROLE_HEADINGS = {
@@ -803,4 +812,3 @@ def source_text(request, slug):
     if unsafe or path.resolve().parent != directory or not path.is_file():
         raise NotInArchive(_("The source text of this document is not available."))
     return FileResponse(path.open("rb"), content_type="text/plain; charset=utf-8", filename=name)
-

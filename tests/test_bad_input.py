@@ -33,7 +33,7 @@ def test_a_malformed_date_is_a_form_error_shown_on_the_page(client, value):
 
 def test_an_impossible_date_names_the_value(client):
     response = client.get("/letters/?date_from=2020-13-45")
-    assert form_errors(response)["date_from"] == ["« 2020-13-45 » n’est pas une date du calendrier."]
+    assert form_errors(response)["date_from"] == ["«\u00a02020-13-45\u00a0» n’est pas une date du calendrier."]
 
 
 def test_a_period_that_ends_before_it_starts_is_a_form_error(client):
@@ -69,7 +69,9 @@ def test_an_unknown_sort_order_is_a_form_error(client):
     assert "secret_field" in response.content.decode()
 
 
-@pytest.mark.parametrize("name", ["sender", "recipient", "participant", "place_written", "place_mentioned", "cited", "source"])
+@pytest.mark.parametrize(
+    "name", ["sender", "recipient", "participant", "place_written", "place_mentioned", "cited", "source"]
+)
 def test_an_unknown_slug_in_a_filter_is_a_form_error_naming_it(client, name):
     response = client.get("/letters/", {name: "nobody-here"})
     assert response.status_code == 200

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from correspondence.models import AgentName, Agent, Letter, Participation, PlaceName, PublicationStatus
+from correspondence.models import Agent, AgentName, Letter, Participation, PlaceName, PublicationStatus
 from tests.conftest import (
     make_agent,
     make_citation,
@@ -23,12 +23,16 @@ ROLE = Participation.Role
 
 def group_slugs(response):
     """{role: [letter slug, ...]} as the page lists them."""
-    return {role: [entry.letter.slug for entry in entries] for role, _label, entries in response.context["letter_groups"]}
+    return {
+        role: [entry.letter.slug for entry in entries] for role, _label, entries in response.context["letter_groups"]
+    }
 
 
 @pytest.fixture
 def knape():
-    knape = make_agent("Anders Knape", slug="anders-knape", wikidata="Q4755019", viaf="102333412", sort_name="Knape, Anders")
+    knape = make_agent(
+        "Anders Knape", slug="anders-knape", wikidata="Q4755019", viaf="102333412", sort_name="Knape, Anders"
+    )
     AgentName.objects.create(agent=knape, name="M. Anders Knape", note="Dossier CG-BUR(2020)35")
     congress = make_agent("Congrès", slug="congres", kind=Agent.Kind.ORGANISATION)
     other = make_agent("Anar Ibrahimov", slug="anar-ibrahimov")

@@ -59,13 +59,15 @@ def letter():
         on_behalf_of=delegation,
     )
     make_participation(
-        letter, knape, Participation.Role.RECIPIENT, name_as_written="Monsieur Anders Knape", title_as_written="Président"
+        letter,
+        knape,
+        Participation.Role.RECIPIENT,
+        name_as_written="Monsieur Anders Knape",
+        title_as_written="Président",
     )
     make_participation(letter, secretariat, Participation.Role.COPY, inferred=True)
     make_paragraph(letter, "Monsieur le président,", kind=Paragraph.Kind.OPENING, page="2")
-    body = make_paragraph(
-        letter, "Le cessez-le-feu offre une garantie <fragile> ; la garantie doit tenir.", page="2"
-    )
+    body = make_paragraph(letter, "Le cessez-le-feu offre une garantie <fragile> ; la garantie doit tenir.", page="2")
     make_paragraph(letter, "Anar Ibrahimov", kind=Paragraph.Kind.SIGNATURE, page="3")
     make_footnote(letter, marker="2", paragraph=body, anchor="garantie", text="Voir la résolution 822.")
     make_citation(letter, resolution, quote="les résolutions 822, 853, 874, 884 de 1993")
@@ -78,7 +80,7 @@ def test_the_letter_page_shows_its_metadata(client, letter):
     response = client.get("/letters/ibrahimov-knape/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "<h1 id=\"letter-title\" lang=\"fr\">Lettre d&#x27;Anar Ibrahimov à Anders Knape, 20 octobre 2020</h1>" in html
+    assert '<h1 id="letter-title" lang="fr">Lettre d&#x27;Anar Ibrahimov à Anders Knape, 20 octobre 2020</h1>' in html
     assert "20 octobre 2020" in html
     assert '<time datetime="2020-10-20">2020-10-20</time>' in html
     assert '<a href="/places/nakhitchevan/">Nakhitchevan</a>' in html
@@ -290,3 +292,66 @@ def test_a_letter_dated_to_a_month_shows_the_month(client):
     )
     html = client.get("/letters/octobre/").content.decode()
     assert '<time datetime="2020-10">2020-10</time>' in html
+
+
+# -- the seed fixture ----------------------------------------------------------------
+
+
+@pytest.fixture
+def seeds():
+    """The lead's seed fixture, indexed for search once at the end rather than at every save."""
+    from django.core.management import call_command
+
+    from correspondence.search import deferred_indexing
+
+    with deferred_indexing():
+        call_command("loaddata", "seeds", verbosity=0)
+
+
+def test_seeds_every_published_letter_and_record_has_a_page(client, seeds):
+    from correspondence.models import Agent, CitedDocument, Place, SourceDocument
+
+    records = [
+        *Letter.objects.published(),
+        *Agent.objects.published(),
+        *Place.objects.published(),
+        *CitedDocument.objects.published(),
+        *SourceDocument.objects.filter(status="published"),
+    ]
+    assert records
+    for record in records:
+        url = record.get_absolute_url()
+        assert client.get(url).status_code == 200, url
+        assert client.get(url + "?format=json").status_code == 200, url
+
+
+def test_seeds_the_source_texts_are_served(client, seeds):
+    from correspondence.models import SourceDocument
+
+    for source in SourceDocument.objects.filter(status="published").exclude(source_file=""):
+        response = client.get(source.get_source_text_url())
+        assert response.status_code == 200, source.slug
+        assert response["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def test_seeds_the_reply_links_the_letter_it_answers_and_back(client, seeds):
+    reply = client.get("/letters/coe-2020-10-29-knape-ibrahimov/").content.decode()
+    assert 'href="/letters/coe-2020-10-20-ibrahimov-knape/"' in reply
+    letter = client.get("/letters/coe-2020-10-20-ibrahimov-knape/").content.decode()
+    assert 'href="/letters/coe-2020-10-29-knape-ibrahimov/"' in letter
+
+
+def test_seeds_the_footnote_call_is_placed_after_its_anchor(client, seeds):
+    html = client.get("/letters/coe-2020-10-20-ibrahimov-knape/").content.decode()
+    assert 'garantie<sup class="fn-call"><a href="#fn-2" id="fnref-2" role="doc-noteref">2</a></sup>' in html
+    assert '<li id="fn-2">' in html
+
+
+def test_seeds_the_annex_is_linked_to_the_covering_letter(client, seeds):
+    html = client.get("/letters/onu-2021-02-23-aliyev-secretaire-general/").content.decode()
+    assert 'href="/letters/onu-2021-02-22-bayramov-secretaire-general/"' in html
+
+
+def test_seeds_a_participant_identified_by_the_archive_is_bracketed(client, seeds):
+    html = client.get("/letters/onu-2021-02-23-aliyev-secretaire-general/").content.decode()
+    assert '[<a href="/people/antonio-guterres/">' in html

@@ -88,8 +88,9 @@ def correspondence():
     make_participation(annex, guterres, RECIPIENT)
     make_participation(annex, knape, SIGNATORY)
 
-    draft = make_published_letter("Brouillon", slug="brouillon", status=PublicationStatus.DRAFT, source=onu,
-                                  source_position=2)
+    draft = make_published_letter(
+        "Brouillon", slug="brouillon", status=PublicationStatus.DRAFT, source=onu, source_position=2
+    )
     make_participation(draft, knape, SENDER)
     return locals()
 
@@ -418,3 +419,91 @@ def test_a_search_for_a_name_variant_finds_the_other_spelling(client, searchable
     barda = Place.objects.create(name="Barda", slug="barda")
     PlaceName.objects.create(place=barda, name="Bərdə")
     assert "mines" in slugs(client.get("/letters/?q=Barda"))
+
+
+# -- the seed fixture ----------------------------------------------------------------
+
+
+@pytest.fixture
+def seeds():
+    """The lead's seed fixture, indexed for search once at the end rather than at every save."""
+    from django.core.management import call_command
+
+    from correspondence.search import deferred_indexing
+
+    with deferred_indexing():
+        call_command("loaddata", "seeds", verbosity=0)
+
+
+def test_seeds_the_sender_filter_finds_anders_knapes_reply(client, seeds):
+    assert slugs(client.get("/letters/?sender=anders-knape")) == ["coe-2020-10-29-knape-ibrahimov"]
+
+
+def test_seeds_the_recipient_filter_finds_the_letters_to_anders_knape(client, seeds):
+    assert slugs(client.get("/letters/?recipient=anders-knape")) == [
+        "coe-2020-10-20-ibrahimov-knape",
+        "coe-2020-10-23-delegues-jeunes-armenie-knape",
+        "coe-2020-11-05-associations-azerbaidjan-knape",
+    ]
+
+
+def test_seeds_the_source_filter_and_the_date_filter_combine(client, seeds):
+    assert slugs(client.get("/letters/?source=cg-bur-2020-35-inf56&date_from=2020-10-21&date_to=2020-10")) == [
+        "coe-2020-10-23-delegues-jeunes-armenie-knape",
+        "coe-2020-10-29-knape-ibrahimov",
+    ]
+
+
+def test_seeds_a_search_for_a_place_finds_the_letters_naming_it(client, seeds):
+    response = client.get("/letters/?q=Nakhitchevan")
+    assert response.status_code == 200
+    assert "coe-2020-10-20-ibrahimov-knape" in slugs(response)
+
+
+def test_seeds_every_filter_option_on_the_page_leads_to_results(client, seeds):
+    response = client.get("/letters/")
+    for name, options in response.context["facets"].items():
+        for option in options:
+            assert slugs(client.get("/letters/", {name: option.value})), (name, option.value)
+
+
+# -- the home page ---------------------------------------------------------------------
+
+
+def test_the_home_page_says_what_the_archive_holds(client, correspondence):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert response.context["counts"]["letters"] == 3
+    assert response.context["span"] == {"earliest": datetime.date(2020, 10, 20), "latest": datetime.date(2021, 2, 22)}
+    assert '<form class="search-box" action="/letters/" method="get" role="search">' in html
+    assert '<a href="/sources/dossier/" lang="fr">Dossier d&#x27;information</a>' in html
+    assert [letter.slug for letter in response.context["latest_letters"]] == [
+        "annexe-rapport",
+        "knape-ibrahimov",
+        "ibrahimov-knape",
+    ]
+    assert "Brouillon" not in html
+
+
+#: date span, five counts, sources, latest letters and their participants.
+HOME_QUERIES = 9
+
+
+def test_the_home_page_query_count_is_pinned(client, django_assert_num_queries):
+    populate(10)
+    with django_assert_num_queries(HOME_QUERIES):
+        client.get("/")
+
+
+def test_no_page_has_inline_style_or_script(client, correspondence):
+    for url in ["/", "/letters/", "/letters/ibrahimov-knape/", "/people/anders-knape/", "/places/", "/nowhere/"]:
+        html = client.get(url).content.decode()
+        assert "<script" not in html, url
+        assert "style=" not in html and "<style" not in html, url
+
+
+def test_ids_are_unique_on_every_page(client, correspondence):
+    for url in ["/", "/letters/", "/letters/ibrahimov-knape/", "/people/anders-knape/", "/sources/dossier/"]:
+        ids = re.findall(r'\sid="([^"]+)"', client.get(url).content.decode())
+        assert len(ids) == len(set(ids)), (url, sorted({i for i in ids if ids.count(i) > 1}))

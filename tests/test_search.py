@@ -30,7 +30,6 @@ from tests.conftest import (
     make_citation,
     make_cited_document,
     make_footnote,
-    make_letter,
     make_mention,
     make_paragraph,
     make_participation,

@@ -97,10 +97,12 @@ def record_link(record, text=None):
 
 
 def participant_name(participation):
-    """The name as the letter writes it; else the authority record's name when it is published."""
-    if participation.name_as_written:
-        return participation.name_as_written
-    return participation.agent.name if is_public(participation.agent) else ""
+    """
+    The name as the letter writes it, else the authority record's name when it
+    is published; in brackets when the archive, not the letter, names the party.
+    """
+    name = participation.name_as_written or (participation.agent.name if is_public(participation.agent) else "")
+    return f"[{name}]" if name and participation.inferred else name
 
 
 @register.filter
@@ -151,5 +153,7 @@ def authority_links(record):
     fields = AUTHORITY_FIELDS.get(record._meta.model_name, ())
     if not fields:
         return []
-    present = [(record._meta.get_field(name).verbose_name, getattr(record, name)) for name in fields if getattr(record, name)]
+    present = [
+        (record._meta.get_field(name).verbose_name, getattr(record, name)) for name in fields if getattr(record, name)
+    ]
     return [(label, value, uri) for (label, value), uri in zip(present, record.authority_uris(), strict=True)]

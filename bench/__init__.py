@@ -1,0 +1,1 @@
+"""Benchmarks of the archive (``make bench``, ``scripts/bench``); see docs/performance.md."""

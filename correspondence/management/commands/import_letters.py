@@ -1,0 +1,62 @@
+"""
+Import letters from CMIF files and from the archive's own JSON export.
+
+Usage::
+
+    python manage.py import_letters FILE [FILE ...] [--status published|review|draft]
+                                    [--language CODE] [--dry-run]
+
+A FILE is CMIF (TEI XML, as published by scholarly editions and harvested by
+correspSearch) or the archive's JSON (what ``/letters/?format=json`` and
+``/letters/<id>/?format=json`` return, or a list of such letters). All files
+are imported in one transaction: if one cannot be read, the error names the
+file, the line and the element, and nothing is written. ``--dry-run`` reports
+what would be created and writes nothing.
+
+Importing the same file again creates nothing: letters keep a stable
+identifier, and people, organisations and places are matched by authority
+identifier (GND, VIAF, Wikidata, ISNI, GeoNames), then by name. See
+``correspondence/importers.py`` for the details.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from correspondence.importers import ImportFailed, import_files
+from correspondence.models import PublicationStatus
+
+
+class Command(BaseCommand):
+    help = "Import letters from CMIF (TEI XML) or JSON files, all or nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", metavar="FILE", help="CMIF (.xml) or JSON (.json) files.")
+        parser.add_argument(
+            "--status",
+            choices=PublicationStatus.values,
+            default=PublicationStatus.PUBLISHED,
+            help="Status of the imported letters and of the new records they bring (default: published).",
+        )
+        parser.add_argument(
+            "--language",
+            default="",
+            help="ISO 639-1 code for letters whose file gives no language (default: the archive's, fr).",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="Report what would be created; write nothing.")
+
+    def handle(self, files, status, language, dry_run, **options):
+        if len(language) > 10:
+            raise CommandError(f"--language {language!r}: give an ISO 639-1 code such as de or fr.")
+        stderr = self.stderr if options.get("verbosity", 1) > 0 else None
+        try:
+            report = import_files(
+                files,
+                status=status,
+                language=language,
+                dry_run=dry_run,
+                progress=(lambda line: stderr.write(line)) if stderr else None,
+            )
+        except ImportFailed as error:
+            raise CommandError(f"{error} Nothing was imported.") from None
+        for warning in report.warnings:
+            self.stderr.write(self.style.WARNING(f"Warning: {warning}"))
+        self.stdout.write(self.style.SUCCESS(report.summary()) if not dry_run else report.summary())
