@@ -257,47 +257,106 @@ def consume(response):
     return len(response.content)
 
 
-def measure(call, runs, warmups, budget):
-    """Median and p95 (ms) of ``call()``; fewer runs when one call is slow, to stay within ``budget`` seconds."""
+class TimedOut(Exception):
+    pass
+
+
+class time_limit:
+    """
+    Stop the SQL of the block after ``seconds``: SQLite's interrupt() from a
+    timer, PostgreSQL's statement_timeout (set for the session by
+    ``limit_statements``). Raises TimedOut.
+    """
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.timer = None
+
+    def __enter__(self):
+        from django.db import connection
+
+        connection.ensure_connection()
+        if connection.vendor == "sqlite":
+            self.timer = threading.Timer(self.seconds, connection.connection.interrupt)
+            self.timer.start()
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        from django.db import OperationalError
+
+        if self.timer:
+            self.timer.cancel()
+        if error is not None and isinstance(error, OperationalError):
+            message = str(error).lower()
+            if "interrupted" in message or "statement timeout" in message or "canceling statement" in message:
+                raise TimedOut(f"stopped after {self.seconds:.0f} s") from error
+        return False
+
+
+def limit_statements(seconds):
+    """On PostgreSQL, cancel any statement of this process that runs longer than ``seconds``."""
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
+    def apply(connection, **kwargs):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET statement_timeout = {int(seconds * 1000)}")
+
+    connection_created.connect(apply, weak=False)
+    if connection.connection is not None:
+        apply(connection)
+
+
+def measure(call, runs, warmups, budget, limit):
+    """
+    One call with its SQL captured (queries, slowest), then ``warmups`` and
+    ``runs`` timed calls: median and p95 in ms. A slow page gets fewer runs
+    (at least 3) to stay within ``budget`` seconds; one whose first call
+    runs past ``limit`` seconds is reported as timed out.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    figures = {"timed_out": False, "error": None}
     started = time.perf_counter()
-    first = call()
-    first_seconds = time.perf_counter() - started
+    try:
+        with time_limit(limit), CaptureQueriesContext(connection) as context:
+            figures["result"] = call()
+    except TimedOut:
+        figures["timed_out"] = True
+    except Exception as error:  # noqa: BLE001 -- a page that fails is reported and the others still measured
+        figures["error"] = f"{type(error).__name__}: {error}"[:300]
+    figures["first_ms"] = (time.perf_counter() - started) * 1000
+    queries = context.captured_queries
+    slowest = max(queries, key=lambda query: float(query["time"]), default=None)
+    figures.update(
+        queries=len(queries),
+        sql_ms=sum(float(query["time"]) for query in queries) * 1000,
+        slowest_query={"sql": slowest["sql"], "ms": float(slowest["time"]) * 1000} if slowest else None,
+    )
+    if figures["timed_out"] or figures["error"]:
+        figures.update(median_ms=None, p95_ms=None, min_ms=None, max_ms=None, runs=0)
+        return figures
+    first_seconds = figures["first_ms"] / 1000
     if first_seconds * (runs + warmups) > budget:
-        runs = max(5, int(budget / max(first_seconds, 1e-6)) - 1)
-        warmups = 1
-    for _ in range(warmups - 1):
+        runs = max(3, int(budget / max(first_seconds, 1e-6)))
+        warmups = 0  # the captured call was the warm-up
+    for _ in range(warmups):
         call()
     timings = []
     for _ in range(runs):
         started = time.perf_counter()
         call()
         timings.append((time.perf_counter() - started) * 1000)
-    return {
-        "median_ms": statistics.median(timings),
-        "p95_ms": percentile(timings, 0.95),
-        "min_ms": min(timings),
-        "max_ms": max(timings),
-        "runs": runs,
-        "first_ms": first_seconds * 1000,
-        "result": first,
-    }
-
-
-def captured(call):
-    """(result, number of SQL queries, slowest query {sql, ms}) of one call."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as context:
-        result = call()
-    queries = context.captured_queries
-    slowest = max(queries, key=lambda query: float(query["time"]), default=None)
-    return (
-        result,
-        len(queries),
-        {"sql": slowest["sql"], "ms": float(slowest["time"]) * 1000} if slowest else None,
-        sum(float(query["time"]) for query in queries) * 1000,
+    figures.update(
+        median_ms=statistics.median(timings),
+        p95_ms=percentile(timings, 0.95),
+        min_ms=min(timings),
+        max_ms=max(timings),
+        runs=runs,
     )
+    return figures
 
 
 def cmd_requests(args):
@@ -309,6 +368,7 @@ def cmd_requests(args):
     from correspondence.filters import LetterFilterSet
     from correspondence.models import Letter
 
+    limit_statements(args.limit)
     t = targets()
     client = Client()
     rows = []
@@ -322,27 +382,25 @@ def cmd_requests(args):
 
         return call
 
+    def show(row):
+        if row["timed_out"]:
+            figures = f"stopped after {args.limit:.0f} s (query still running)"
+        elif row["error"]:
+            figures = f"FAILED: {row['error']}"
+        else:
+            figures = f"{row['median_ms']:9.1f} ms  p95 {row['p95_ms']:9.1f}  {row['queries']:3d} q"
+            if row["bytes"] is not None:
+                figures += f"  {row['bytes']:>9} B  (status {row['status']}, {row['runs']} runs)"
+            else:
+                figures += f"  ({row['runs']} runs)"
+        print(f"[{args.label}] {row['label']:<58} {figures}", flush=True)
+
     for key, label, url in request_list(t):
-        figures = measure(page(url), args.runs, args.warmups, args.budget)
-        (status, size), count, slowest, sql_ms = captured(page(url))
-        rows.append(
-            {
-                "key": key,
-                "label": label,
-                "url": url,
-                "status": status,
-                "bytes": size,
-                "queries": count,
-                "sql_ms": sql_ms,
-                "slowest_query": slowest,
-                **{name: value for name, value in figures.items() if name != "result"},
-            }
-        )
-        print(
-            f"[{args.label}] {label:<58} {figures['median_ms']:9.1f} ms  p95 {figures['p95_ms']:9.1f}  "
-            f"{count:3d} q  {size:>9} B  (status {status}, {figures['runs']} runs)",
-            flush=True,
-        )
+        figures = measure(page(url), args.runs, args.warmups, args.budget, args.limit)
+        status, size = figures.pop("result", (None, None))
+        row = {"key": key, "label": label, "url": url, "status": status, "bytes": size, **figures}
+        rows.append(row)
+        show(row)
 
     def facets(names):
         def call():
@@ -356,29 +414,15 @@ def cmd_requests(args):
         ("facets_two", "facets: sender + place of writing (in-process)", ("sender", "place_written")),
         ("facets_all", f"facets: all {len(LetterFilterSet.FACETS)} of the list (in-process)", LetterFilterSet.FACETS),
     ):
-        figures = measure(facets(names), args.runs, args.warmups, args.budget)
-        _result, count, slowest, sql_ms = captured(facets(names))
-        rows.append(
-            {
-                "key": key,
-                "label": label,
-                "url": None,
-                "status": None,
-                "bytes": None,
-                "queries": count,
-                "sql_ms": sql_ms,
-                "slowest_query": slowest,
-                **{name: value for name, value in figures.items() if name != "result"},
-            }
-        )
-        print(
-            f"[{args.label}] {label:<58} {figures['median_ms']:9.1f} ms  p95 {figures['p95_ms']:9.1f}  "
-            f"{count:3d} q  ({figures['runs']} runs)",
-            flush=True,
-        )
+        figures = measure(facets(names), args.runs, args.warmups, args.budget, args.limit)
+        figures.pop("result", None)
+        row = {"key": key, "label": label, "url": None, "status": None, "bytes": None, **figures}
+        rows.append(row)
+        show(row)
 
     plans = []
-    for row in sorted(rows, key=lambda row: -row["median_ms"])[: args.explain]:
+    slowest_first = sorted(rows, key=lambda row: -(float("inf") if row["timed_out"] else row["median_ms"] or 0.0))
+    for row in slowest_first[: args.explain]:
         if not row["slowest_query"]:
             continue
         plans.append(
@@ -415,7 +459,10 @@ def explain(connection, sql):
                     depth[node] = depth.get(parent, -1) + 1
                     lines.append("  " * depth[node] + detail)
                 return "\n".join(lines)
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            try:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            except Exception:  # noqa: BLE001 -- too slow to run (statement_timeout): the plan alone
+                cursor.execute("EXPLAIN " + sql)
             return "\n".join(row[0] for row in cursor.fetchall())
     except Exception as error:  # noqa: BLE001 -- a plan that cannot be had is reported, not fatal
         return f"(no plan: {error})"
@@ -557,8 +604,15 @@ def load_client(port, urls, total, concurrency, seconds):
 def cmd_load(args):
     setup_django()
     t = targets()
-    # Every page of the table except the whole-stream CSV, which is measured on its own.
-    urls = [url for key, _label, url in request_list(t) if key != "export_csv"]
+    # Every page of the table except the whole-stream CSV (measured on its own) and the pages that did
+    # not finish within the time limit in the ``requests`` step (they would only time workers out).
+    timed_out = set()
+    measured = Path(args.results) / f"requests-{args.label}.json"
+    if measured.exists():
+        rows = json.loads(measured.read_text())["rows"]
+        timed_out = {row["key"] for row in rows if row["timed_out"] or row.get("error")}
+    mix = [(key, url) for key, _label, url in request_list(t) if key != "export_csv" and key not in timed_out]
+    urls = [url for _key, url in mix]
     workers = args.workers or min(4, max(2, (os.cpu_count() or 1) + 1))
     port = free_port()
     environment = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings")
@@ -570,7 +624,7 @@ def cmd_load(args):
         "--workers",
         str(workers),
         "--timeout",
-        "120",
+        "90",
         "--log-level",
         "warning",
         "--chdir",
@@ -584,7 +638,13 @@ def cmd_load(args):
         for level in args.concurrency:
             load_before = os.getloadavg()
             figures = load_client(port, urls, args.requests, level, args.seconds)
-            figures.update(concurrency=level, workers=workers, urls=len(urls), load_average_before=load_before)
+            figures.update(
+                concurrency=level,
+                workers=workers,
+                urls=len(urls),
+                left_out=sorted(timed_out),
+                load_average_before=load_before,
+            )
             results.append(figures)
             print(
                 f"[{args.label}] load, {workers} gunicorn workers, concurrency {level}: "
@@ -687,13 +747,18 @@ def cmd_report(args):
         cells = [row["label"]]
         for label in labels:
             other = requests[label].get(key, {})
-            cells += [fmt(other.get("median_ms")), fmt(other.get("p95_ms")), str(other.get("queries", "–"))]
+            if other.get("timed_out"):
+                cells += [f"> {other['first_ms'] / 1000:.0f} s (stopped)", "–", str(other.get("queries", "–"))]
+            elif other.get("error"):
+                cells += ["failed", "–", "–"]
+            else:
+                cells += [fmt(other.get("median_ms")), fmt(other.get("p95_ms")), str(other.get("queries", "–"))]
         cells.append(f"{row['bytes']:,}".replace(",", " ") if row["bytes"] is not None else "–")
         peer = PEERS.get(key)
         cells.append(str(peer) if peer else "")
         if peer:
             verdicts = [
-                f"{label}: {'yes' if requests[label][key]['median_ms'] <= peer else 'no'}"
+                f"{label}: {'yes' if (requests[label][key]['median_ms'] or float('inf')) <= peer else 'no'}"
                 for label in labels
                 if key in requests[label]
             ]
@@ -711,6 +776,7 @@ def cmd_report(args):
                 f"{run['requests_per_second']:.1f} requests/s, {run['errors']} errors, median {fmt(run['median_ms'], 0)} ms, "
                 f"p95 {fmt(run['p95_ms'], 0)} ms"
                 + (" (time limit reached)" if run["stopped_by_time_limit"] else "")
+                + (f"; left out (timed out or failed): {', '.join(run['left_out'])}" if run.get("left_out") else "")
                 + f"; Datasette: {PEER_REQUESTS_PER_SECOND} requests/s at concurrency 8: meets it? {verdict}"
             )
     for label in labels:
@@ -723,6 +789,10 @@ def cmd_report(args):
                 f"{data['seconds']:.1f} s ({data['rows'] / data['seconds']:.0f} rows/s); RSS {data['rss_baseline_bytes'] / 1e6:.0f} MB "
                 f"before, {first_rss / 1e6:.0f} MB after 5,000 rows, peak {data['rss_peak_bytes'] / 1e6:.0f} MB"
             )
+    for label in labels:
+        for row in results[f"requests-{label}"]["rows"]:
+            if row.get("error"):
+                lines.append(f"FAILED ({label}): {row['label']} ({row['url']}): {row['error']}")
     for label in labels:
         data = results[f"requests-{label}"]
         lines.append(
@@ -755,6 +825,7 @@ def main(argv=None):
     requests.add_argument("--runs", type=int, default=20)
     requests.add_argument("--warmups", type=int, default=3)
     requests.add_argument("--budget", type=float, default=40.0, help="Seconds per page at most (fewer runs if slow).")
+    requests.add_argument("--limit", type=float, default=60.0, help="Stop a page whose SQL runs longer than this.")
     requests.add_argument("--explain", type=int, default=6, help="Plans of the slowest N pages.")
 
     memory = commands.add_parser("csv-memory", help="Memory while streaming the whole archive as CSV.")

@@ -17,17 +17,20 @@ multiplied out.
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
-from django.urls import reverse
-from django.utils import timezone
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import Truncator, smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
 
+from . import authority, history
+from .curation import CurationMixin, MergeMixin, data_quality_context
 from .models import (
     Agent,
     AgentName,
@@ -45,6 +48,9 @@ from .models import (
     SourceDocument,
     SpellingKey,
 )
+
+# Before any VersionAdmin registers a model on its own, without following the letter's parts.
+history.register_models()
 
 admin.site.site_header = _("Archive of diplomatic correspondence")
 admin.site.site_title = _("Archive of diplomatic correspondence")
@@ -116,6 +122,10 @@ class PermanentSlugMixin:
         return {"slug": [self.slug_source]}
 
 
+def admin_change_url(obj):
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
 def admin_link(obj, text=None):
     url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
     return format_html('<a href="{}">{}</a>', url, text if text is not None else obj)
@@ -133,8 +143,10 @@ class AgentNameInline(admin.TabularInline):
 
 
 @admin.register(Agent)
-class AgentAdmin(RelatedSearchMixin, PermanentSlugMixin, admin.ModelAdmin):
+class AgentAdmin(MergeMixin, CurationMixin, RelatedSearchMixin, PermanentSlugMixin, admin.ModelAdmin):
     slug_source = "name"
+    merge_function = authority.merge_agents
+    actions = ["publish_selected", "unpublish_selected", "merge_selected"]
     list_display = ["name", "kind", "letter_count", "mention_count", "identifiers", "status"]
     list_filter = ["kind", "status"]
     search_fields = ["name", "sort_name", "slug", "wikidata", "viaf", "gnd", "isni", "variants__name"]
@@ -188,7 +200,9 @@ class PlaceNameInline(admin.TabularInline):
 
 
 @admin.register(Place)
-class PlaceAdmin(RelatedSearchMixin, PermanentSlugMixin, admin.ModelAdmin):
+class PlaceAdmin(MergeMixin, CurationMixin, RelatedSearchMixin, PermanentSlugMixin, admin.ModelAdmin):
+    merge_function = authority.merge_places
+    actions = ["publish_selected", "unpublish_selected", "merge_selected"]
     slug_source = "name"
     list_display = ["name", "kind", "country", "letter_count", "mention_count", "geonames", "status"]
     list_filter = ["kind", "status", ("country", admin.RelatedOnlyFieldListFilter)]
@@ -235,7 +249,7 @@ class PlaceNameAdmin(admin.ModelAdmin):
 
 
 @admin.register(CitedDocument)
-class CitedDocumentAdmin(PermanentSlugMixin, admin.ModelAdmin):
+class CitedDocumentAdmin(CurationMixin, PermanentSlugMixin, admin.ModelAdmin):
     list_display = ["symbol", "year", "kind", "title", "issuing_body", "citing_letter_count", "status"]
     list_display_links = ["symbol", "title"]
     list_filter = ["kind", "status", "year"]
@@ -291,7 +305,7 @@ class SourceItemInline(admin.TabularInline):
 
 
 @admin.register(SourceDocument)
-class SourceDocumentAdmin(PermanentSlugMixin, admin.ModelAdmin):
+class SourceDocumentAdmin(CurationMixin, PermanentSlugMixin, admin.ModelAdmin):
     list_display = ["title", "symbol", "year", "issuing_body", "item_count", "status"]
     list_filter = ["status", "language", "year"]
     list_select_related = ["issuing_body"]
@@ -320,8 +334,25 @@ class SourceDocumentAdmin(PermanentSlugMixin, admin.ModelAdmin):
 # Letters and their parts -------------------------------------------------------------------
 
 
+class ParticipationFormSet(BaseInlineFormSet):
+    """A letter being published needs at least one sender among its participations."""
+
+    def clean(self):
+        super().clean()
+        if self.instance.status != PublicationStatus.PUBLISHED:
+            return
+        roles = [
+            form.cleaned_data.get("role")
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        if Participation.Role.SENDER not in roles:
+            raise forms.ValidationError(_("A published letter needs at least one sender."))
+
+
 class ParticipationInline(admin.TabularInline):
     model = Participation
+    formset = ParticipationFormSet
     fields = ["role", "agent", "position", "name_as_written", "title_as_written", "on_behalf_of", "inferred"]
     autocomplete_fields = ["agent", "on_behalf_of"]
     ordering = ["role", "position"]
@@ -392,7 +423,13 @@ class MentionInline(admin.TabularInline):
 
 
 @admin.register(Letter)
-class LetterAdmin(RelatedSearchMixin, PermanentSlugMixin, admin.ModelAdmin):
+class LetterAdmin(CurationMixin, RelatedSearchMixin, PermanentSlugMixin, admin.ModelAdmin):
+    def get_deleted_objects(self, objs, request):
+        """Search index rows go with their letter: deleting it needs no permission on them."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        derived = {str(model._meta.verbose_name) for model in (LetterSearchText, SpellingKey)}
+        return deleted, counts, {name for name in perms_needed if str(name) not in derived}, protected
+
     list_display = ["title", "date_display", "kind", "source", "status"]
     list_filter = ["status", "kind", "language", "source", "date_precision"]
     list_select_related = ["source"]
@@ -448,12 +485,48 @@ class LetterAdmin(RelatedSearchMixin, PermanentSlugMixin, admin.ModelAdmin):
     def date_display(self, obj):
         return obj.date_display or None
 
-    def save_model(self, request, obj, form, change):
-        """Publishing through the admin records when and by whom, once."""
-        if obj.status == PublicationStatus.PUBLISHED and obj.published_at is None:
-            obj.published_at = timezone.now()
-            obj.published_by = request.user
-        super().save_model(request, obj, form, change)
+    def get_urls(self):
+        return [
+            path("quality/", self.admin_site.admin_view(self.data_quality_view), name="correspondence_data_quality"),
+            *super().get_urls(),
+        ]
+
+    def data_quality_view(self, request):
+        """Records that need a curator's attention, each linked to its change page."""
+        if not request.user.is_staff:
+            raise PermissionDenied
+        found = data_quality_context()
+
+        def items(records):
+            return [{"label": str(record), "url": admin_change_url(record)} for record in records]
+
+        def groups(candidates):
+            return [
+                {
+                    "label": " / ".join(f"{record} ({record.slug})" for record in records),
+                    "url": admin_change_url(records[0]),
+                }
+                for _key, records in candidates
+            ]
+
+        sections = [
+            {
+                "title": _("People and organisations without authority identifiers"),
+                "items": items(found["agents_without_identifiers"]),
+            },
+            {"title": _("Places without authority identifiers"), "items": items(found["places_without_identifiers"])},
+            {"title": _("Places without coordinates"), "items": items(found["places_without_coordinates"])},
+            {
+                "title": _("Letters with uncertain or missing dates"),
+                "items": items(found["letters_with_uncertain_dates"]),
+            },
+            {"title": _("Letters without a summary"), "items": items(found["letters_without_summary"])},
+            {"title": _("Letters without a sender"), "items": items(found["letters_without_sender"])},
+            {"title": _("Possible duplicate people and organisations"), "items": groups(found["agent_duplicates"])},
+            {"title": _("Possible duplicate places"), "items": groups(found["place_duplicates"])},
+        ]
+        context = {**self.admin_site.each_context(request), "title": _("Data quality"), "sections": sections}
+        return TemplateResponse(request, "admin/correspondence/data_quality.html", context)
 
 
 class LetterPartAdmin(admin.ModelAdmin):

@@ -11,3 +11,7 @@ class CorrespondenceConfig(AppConfig):
         from correspondence import search
 
         search.connect_signals()
+
+        from correspondence import history
+
+        history.register_models()

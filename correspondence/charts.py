@@ -79,6 +79,30 @@ def short_label(name, length=26):
     return name if len(name) <= length else name[: length - 1].rstrip() + "…"
 
 
+def short_labels(names, length=26):
+    """
+    {name: label}: each name cut to ``length`` characters; names whose cut
+    forms would be the same keep their first word and what tells them apart
+    ("Association… villes d'Azerbaïdjan", "Association… communes d'Azerbaïdjan").
+    """
+    labels = {name: short_label(name, length) for name in names}
+    same = defaultdict(set)
+    for name, label in labels.items():
+        same[label].add(name)
+    for group in same.values():
+        if len(group) < 2:
+            continue
+        group = sorted(group)
+        words = [name.split(" ") for name in group]
+        shared = 0
+        while all(len(w) > shared + 1 for w in words) and len({w[shared] for w in words}) == 1:
+            shared += 1
+        for name, name_words in zip(group, words, strict=True):
+            if shared:
+                labels[name] = short_label(f"{name_words[0]}… {' '.join(name_words[shared:])}", length + 10)
+    return labels
+
+
 # ---------------------------------------------------------------------------
 # Timeline: letters by month
 # ---------------------------------------------------------------------------
@@ -185,10 +209,18 @@ def timeline_svg(by_month, by_year):
             centre = left + (index + 0.5) * slot
             if (month.month - 1) % every == 0:
                 ticks.append({"x": svg_number(centre)})
-                labels.append({"x": svg_number(centre), "y": label_y, "anchor": "middle", "unit": "month", "date": month})
+                labels.append(
+                    {"x": svg_number(centre), "y": label_y, "anchor": "middle", "unit": "month", "date": month}
+                )
             if index == 0 or month.month == 1:
                 labels.append(
-                    {"x": svg_number(left + index * slot + 2), "y": second_row_y, "anchor": "start", "unit": "year", "date": month}
+                    {
+                        "x": svg_number(left + index * slot + 2),
+                        "y": second_row_y,
+                        "anchor": "start",
+                        "unit": "year",
+                        "date": month,
+                    }
                 )
         bottom = second_row_y + 6
     else:
@@ -207,11 +239,19 @@ def timeline_svg(by_month, by_year):
                     continue
                 x = (visible_from + visible_to) / 2
             elif boundary >= left:
-                x = min(max(boundary, left + 14), TIMELINE_WIDTH - 14)
+                x = min(boundary, TIMELINE_WIDTH - 14)
             else:
                 continue
+            if labels and x - float(labels[-1]["x"]) < 34:  # pushed back from the right edge onto its neighbour
+                continue
             labels.append(
-                {"x": svg_number(x), "y": label_y, "anchor": "middle", "unit": "year", "date": datetime.date(year, 1, 1)}
+                {
+                    "x": svg_number(x),
+                    "y": label_y,
+                    "anchor": "middle",
+                    "unit": "year",
+                    "date": datetime.date(year, 1, 1),
+                }
             )
         bottom = label_y + 6
 
@@ -331,19 +371,22 @@ def network_data(letters, focus_agent=None, limit=40, *, chart_id="chart-network
     for source, target, weight in edge_list:
         degree[source] += weight
         degree[target] += weight
+    labels = short_labels({node["name"] for node in kept})
     shown = {}
     for node in kept:
         shown[node["id"]] = {
             "id": node["id"],
             "name": node["name"],
-            "label": short_label(node["name"]),
+            "label": labels[node["name"]],
             "url": agent_url(node["slug"], node["kind"]),
             "is_person": node["kind"] == Agent.Kind.PERSON,
             "is_focus": node["id"] == focus_id,
             "letters": degree[node["id"]],
         }
     edge_list.sort(key=lambda edge: (-edge[2], shown[edge[0]]["name"].casefold(), shown[edge[1]]["name"].casefold()))
-    edges = [{"source": shown[source], "target": shown[target], "weight": weight} for source, target, weight in edge_list]
+    edges = [
+        {"source": shown[source], "target": shown[target], "weight": weight} for source, target, weight in edge_list
+    ]
     node_list = sorted(shown.values(), key=lambda node: (-node["letters"], node["name"].casefold(), node["id"]))
     return {
         "id": chart_id,
@@ -689,11 +732,15 @@ def map_svg(located):
     for lon in range(math.ceil(west / lon_step) * lon_step, math.floor(east) + 1, lon_step):
         x = project(lon, north)[0]
         if 24 < x < MAP_WIDTH - 8:
-            meridians.append({"x": svg_number(x), "degrees": abs(lon), "hemisphere": "E" if lon > 0 else "W" if lon < 0 else ""})
+            meridians.append(
+                {"x": svg_number(x), "degrees": abs(lon), "hemisphere": "E" if lon > 0 else "W" if lon < 0 else ""}
+            )
     for lat in range(math.ceil(south / lat_step) * lat_step, math.floor(north) + 1, lat_step):
         y = project(west, lat)[1]
         if 12 < y < height - 20:
-            parallels.append({"y": svg_number(y), "degrees": abs(lat), "hemisphere": "N" if lat > 0 else "S" if lat < 0 else ""})
+            parallels.append(
+                {"y": svg_number(y), "degrees": abs(lat), "hemisphere": "N" if lat > 0 else "S" if lat < 0 else ""}
+            )
 
     most = max(max(place["written"], place["mentioned"]) for place in located)
 
@@ -704,7 +751,9 @@ def map_svg(located):
     for place in located:
         x, y = project(place["longitude"], place["latitude"])
         written, mentioned = marker_radius(place["written"]), marker_radius(place["mentioned"])
-        markers.append({"place": place, "x": x, "y": y, "r": max(written, mentioned), "written": written, "mentioned": mentioned})
+        markers.append(
+            {"place": place, "x": x, "y": y, "r": max(written, mentioned), "written": written, "mentioned": mentioned}
+        )
 
     # Labels: the places with most letters first, each beside its marker where it overlaps nothing already placed.
     taken = [(m["x"] - m["r"], m["y"] - m["r"], m["x"] + m["r"], m["y"] + m["r"]) for m in markers]

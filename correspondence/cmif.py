@@ -310,7 +310,12 @@ def _tei(tag, parent=None, text=None, **attributes):
 
 
 def is_public(record):
-    return record is not None and getattr(record, "status", None) == PublicationStatus.PUBLISHED
+    """Published, and not merged into another record (whose URL it now redirects to)."""
+    return (
+        record is not None
+        and getattr(record, "status", None) == PublicationStatus.PUBLISHED
+        and getattr(record, "merged_into_id", None) is None
+    )
 
 
 def absolute_url(base_url, record):
@@ -514,6 +519,8 @@ class CmifLetter:
     date: CmifDate
     source: CmifBibl | None
     language: str = ""
+    #: What identifies the letter when the file gives no @ref or @key (see ``_letter_slug``).
+    content: list = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -594,7 +601,7 @@ def read_cmif(data, *, name="CMIF file"):
     seen_content = {}
     unknown_refs = set()
     for desc in descs:
-        letter = _read_correspdesc(desc, name, bibls, unknown_refs)
+        letter = _read_correspdesc(desc, name, bibls, unknown_refs, document.warnings)
         if letter is None:
             document.warnings.append(f"{name}, line {desc.sourceline}: a <correspDesc> without correspAction, skipped.")
             continue
@@ -608,7 +615,7 @@ def read_cmif(data, *, name="CMIF file"):
     return document
 
 
-def _read_name(element, kind, name, unknown_refs):
+def _read_name(element, kind, unknown_refs):
     ids, unknown = authority_ids(element.get("ref"))
     unknown_refs.update(unknown)
     schemes = PLACE_SCHEMES if kind == "place" else AGENT_SCHEMES
@@ -622,7 +629,7 @@ def _read_name(element, kind, name, unknown_refs):
     )
 
 
-def _read_correspdesc(desc, name, bibls, unknown_refs):
+def _read_correspdesc(desc, name, bibls, unknown_refs, warnings):
     actions = [child for child in desc if _localname(child) == "correspAction"]
     if not actions:
         return None
@@ -636,9 +643,8 @@ def _read_correspdesc(desc, name, bibls, unknown_refs):
         for child in action:
             tag = _localname(child)
             if tag in ("persName", "orgName", "placeName"):
-                named = _read_name(
-                    child, {"persName": "person", "orgName": "organisation"}.get(tag, "place"), name, unknown_refs
-                )
+                kind_of_name = {"persName": "person", "orgName": "organisation"}.get(tag, "place")
+                named = _read_name(child, kind_of_name, unknown_refs)
                 action_content.append(_identity_key([named]))
                 if not named.name and not named.ids:
                     continue  # an empty name: nobody known
@@ -655,6 +661,8 @@ def _read_correspdesc(desc, name, bibls, unknown_refs):
         content.append(action_content)
     source_id = (desc.get("source") or "").rpartition("#")[2]
     source = bibls.get(source_id) if source_id else None
+    if source_id and source is None:
+        warnings.append(f"{name}, line {desc.sourceline}: @source #{source_id} names no bibl; no source recorded.")
     language = ""
     for ref in desc.iter(f"{TEI}ref"):
         if ref.get("type") == HAS_LANGUAGE and ref.get("target"):
@@ -669,8 +677,8 @@ def _read_correspdesc(desc, name, bibls, unknown_refs):
         date=dates["sent"][0] if dates["sent"] else CmifDate(),
         source=source,
         language=language,
+        content=content,
     )
-    letter.content = content
     return letter
 
 

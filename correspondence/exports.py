@@ -144,6 +144,15 @@ def participation_data(participation, absolute):
     }
 
 
+def participant_name(participation):
+    """
+    The name as the letter writes it, else the authority record's name when it
+    is published; in brackets when the archive, not the letter, names the party.
+    """
+    name = participation.name_as_written or (participation.agent.name if is_public(participation.agent) else "")
+    return f"[{name}]" if name and participation.inferred else name
+
+
 def participants_by_role(letter):
     """{role: [participation, ...]} in the order of the letter, from the prefetched participations."""
     grouped = {role: [] for role in ROLES}

@@ -747,16 +747,14 @@ class _Entry:
 class _Registry:
     """The people and organisations (or places) of the archive and of this import, by slug, identifier and name."""
 
-    def __init__(self, model, variant_model, schemes, status):
-        self.model, self.variant_model, self.schemes, self.status = model, variant_model, schemes, status
+    def __init__(self, model, variant_model, schemes, status, now):
+        self.model, self.variant_model, self.schemes, self.status, self.now = model, variant_model, schemes, status, now
         self.is_agent = model is Agent
         self.by_slug, self.by_id, self.by_name, self.by_variant = {}, {}, {}, {}
         self.created, self.changed, self.variants = [], [], []
         owner = variant_model.owner_field
         fields = ["slug", "name", *schemes] + (["kind"] if self.is_agent else [])
-        merged = any(f.name == "merged_into" for f in model._meta.get_fields())
-        if merged:
-            fields.append("merged_into")
+        fields.append("merged_into")
         records = list(model.objects.order_by("pk").only(*fields))
         by_pk = {record.pk: record for record in records}
         variants = {}
@@ -769,7 +767,7 @@ class _Registry:
             entry = entries[record.pk]
             survivor = record
             seen = set()
-            while merged and survivor.merged_into_id and survivor.merged_into_id in by_pk and survivor.pk not in seen:
+            while survivor.merged_into_id in by_pk and survivor.pk not in seen:
                 seen.add(survivor.pk)
                 survivor = by_pk[survivor.merged_into_id]
             self.by_slug[record.slug] = entries[survivor.pk]
@@ -829,7 +827,9 @@ class _Registry:
             scheme, value = next(iter(ref.ids.items()))
             name = f"{scheme.capitalize()} {value}"
         slug = ref.slug if ref.slug and ref.slug not in self.by_slug else self.new_slug(name)
-        fields = {"slug": slug, "name": name, "status": ref.status or self.status}
+        status = ref.status or self.status
+        fields = {"slug": slug, "name": name, "status": status}
+        fields["published_at"] = self.now if status == PublicationStatus.PUBLISHED else None
         if self.is_agent:
             fields["kind"] = ref.kind
             if ref.kind == Agent.Kind.PERSON and re.fullmatch(r"[^,]+, [^,]+", name):
@@ -896,15 +896,31 @@ class _Registry:
         return set(touched)
 
 
-def _documents(model, refs, status):
-    """{slug: instance} of the source or cited documents named, creating those missing; and the created ones."""
+def _by_slug(queryset, slugs, chunk=1000):
+    """The rows of ``queryset`` with these slugs, asked in chunks (SQLite limits the parameters of a query)."""
+    slugs = sorted(slugs)
+    for start in range(0, len(slugs), chunk):
+        yield from queryset.filter(slug__in=slugs[start : start + chunk])
+
+
+def _documents(model, refs, status, now):
+    """
+    ({slug: instance}, [created]) for the source or cited documents named:
+    the archive's (the surviving one for a merged record), else new ones.
+    """
     slugs = {ref.slug for ref in refs}
-    found = {record.slug: record for record in model.objects.filter(slug__in=slugs)}
+    found = {record.slug: record for record in _by_slug(model.objects.all(), slugs)}
+    for slug, record in list(found.items()):
+        seen = set()
+        while record.merged_into_id and record.pk not in seen:
+            seen.add(record.pk)
+            record = model.objects.get(pk=record.merged_into_id)
+        found[slug] = record
     created = []
     for ref in refs:
         if ref.slug not in found:
-            fields = {"slug": ref.slug, "status": status, "symbol": ref.symbol, **ref.extra}
-            fields["title"] = ref.title
+            fields = {"slug": ref.slug, "status": status, "symbol": ref.symbol, "title": ref.title, **ref.extra}
+            fields["published_at"] = now if status == PublicationStatus.PUBLISHED else None
             record = model(**fields)
             found[ref.slug] = record
             created.append(record)
@@ -912,7 +928,7 @@ def _documents(model, refs, status):
     return found, created
 
 
-def _letter(record, *, places, sources, status, now):
+def _letter(record, *, sources, status, now):
     place = record.place.entry.record if record.place else None
     return Letter(
         slug=record.slug,
@@ -1023,7 +1039,7 @@ def import_files(paths, *, status=PublicationStatus.PUBLISHED, language="", dry_
 
 def _write(records, report, *, status, progress):
     now = timezone.now()
-    existing = set(Letter.objects.filter(slug__in={record.slug for record in records}).values_list("slug", flat=True))
+    existing = set(_by_slug(Letter.objects.values_list("slug", flat=True), {record.slug for record in records}))
     new_records, seen = [], set()
     for record in records:
         if record.slug in existing or record.slug in seen:
@@ -1038,18 +1054,18 @@ def _write(records, report, *, status, progress):
             f"({Letter._meta.get_field('language').default}); --language chooses another."
         )
 
-    agents = _Registry(Agent, AgentName, cmif.AGENT_SCHEMES, status)
+    agents = _Registry(Agent, AgentName, cmif.AGENT_SCHEMES, status, now)
     agent_refs = [p.agent for r in new_records for p in r.participants]
     agent_refs += [p.on_behalf_of for r in new_records for p in r.participants if p.on_behalf_of]
     agent_refs += [ref for r in new_records for ref, _name in r.mentions if isinstance(ref, AgentRef)]
     agents.resolve(agent_refs)
-    places = _Registry(Place, PlaceName, cmif.PLACE_SCHEMES, status)
+    places = _Registry(Place, PlaceName, cmif.PLACE_SCHEMES, status, now)
     place_refs = [r.place for r in new_records if r.place]
     place_refs += [ref for r in new_records for ref, _name in r.mentions if isinstance(ref, PlaceRef)]
     places.resolve(place_refs)
     touched_agents, touched_places = agents.save(), places.save()
-    sources, created_sources = _documents(SourceDocument, [r.source for r in new_records if r.source], status)
-    cited, created_cited = _documents(CitedDocument, [d for r in new_records for d, _q in r.citations], status)
+    sources, created_sources = _documents(SourceDocument, [r.source for r in new_records if r.source], status, now)
+    cited, created_cited = _documents(CitedDocument, [d for r in new_records for d, _q in r.citations], status, now)
     _assign_positions(new_records, sources)
 
     report.people = sum(1 for entry in agents.created if entry.record.kind == Agent.Kind.PERSON)
@@ -1060,7 +1076,7 @@ def _write(records, report, *, status, progress):
     letters = {}
     for start in range(0, len(new_records), BATCH_SIZE):
         batch = new_records[start : start + BATCH_SIZE]
-        built = [_letter(record, places=places, sources=sources, status=status, now=now) for record in batch]
+        built = [_letter(record, sources=sources, status=status, now=now) for record in batch]
         Letter.objects.bulk_create(built)
         rows = {"participations": [], "citations": [], "mentions": [], "cited": cited}
         paragraphs, footnotes = [], []
@@ -1084,7 +1100,7 @@ def _link_threads(records, letters, report):
     """in_reply_to and annex_of, once every letter exists (the target may come later in the file)."""
     wanted = {slug for record in records for slug in (record.in_reply_to, record.annex_of) if slug}
     targets = {slug: letter.pk for slug, letter in letters.items() if slug in wanted}
-    targets.update(Letter.objects.filter(slug__in=wanted - set(targets)).values_list("slug", "pk") if wanted else [])
+    targets.update(_by_slug(Letter.objects.values_list("slug", "pk"), wanted - set(targets)))
     changed = []
     for record in records:
         letter = letters[record.slug]

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 WIKIDATA_VALIDATOR = RegexValidator(r"^Q[1-9][0-9]*$", _("A Wikidata identifier looks like Q42."))
 VIAF_VALIDATOR = RegexValidator(r"^[1-9][0-9]{0,21}$", _("A VIAF identifier is a number, e.g. 102333412."))
 GND_VALIDATOR = RegexValidator(
-    r"^(1[0-9]{7}[0-9X]|[47][0-9]{6}-[0-9X]|[1-9][0-9]{0,7}-[0-9X]|3[0-9]{7}[0-9X])$",
+    r"^(1[0-3]?[0-9]{7}[0-9X]|[47][0-9]{6}-[0-9]|[1-9][0-9]{0,7}-[0-9X]|3[0-9]{7}[0-9X])$",
     _("A GND identifier looks like 118540238 or 4005728-8."),
 )
 GEONAMES_VALIDATOR = RegexValidator(r"^[1-9][0-9]{0,9}$", _("A GeoNames identifier is a number, e.g. 2988507."))
@@ -84,6 +84,24 @@ class AuthorityRecord(models.Model):
         default=PublicationStatus.PUBLISHED,
         help_text=_("Only published records appear on the public site."),
     )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Set by a merge: this record's links moved to that one, and its URL redirects there."),
+    )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     modified = models.DateTimeField(_("last changed"), auto_now=True)
 
@@ -98,7 +116,7 @@ class AuthorityRecord(models.Model):
 
 class AgentQuerySet(models.QuerySet):
     def published(self):
-        return self.filter(status=PublicationStatus.PUBLISHED)
+        return self.filter(status=PublicationStatus.PUBLISHED, merged_into__isnull=True)
 
     def people(self):
         return self.filter(kind=Agent.Kind.PERSON)
@@ -142,6 +160,10 @@ class Agent(AuthorityRecord):
 
     class Meta:
         verbose_name = _("person or organisation")
+        permissions = [
+            ("publish_agent", _("Can publish and unpublish people and organisations")),
+            ("merge_agent", _("Can merge people and organisations")),
+        ]
         verbose_name_plural = _("people and organisations")
         ordering = ["name"]
         constraints = [
@@ -211,7 +233,7 @@ class AgentName(models.Model):
 
 class PlaceQuerySet(models.QuerySet):
     def published(self):
-        return self.filter(status=PublicationStatus.PUBLISHED)
+        return self.filter(status=PublicationStatus.PUBLISHED, merged_into__isnull=True)
 
 
 class PlaceManager(SlugManager.from_queryset(PlaceQuerySet)):
@@ -263,6 +285,7 @@ class Place(AuthorityRecord):
 
     class Meta:
         verbose_name = _("place")
+        permissions = [("publish_place", _("Can publish and unpublish places")), ("merge_place", _("Can merge places"))]
         verbose_name_plural = _("places")
         ordering = ["name"]
         constraints = [
@@ -320,7 +343,7 @@ class PlaceName(models.Model):
 
 class CitedDocumentQuerySet(models.QuerySet):
     def published(self):
-        return self.filter(status=PublicationStatus.PUBLISHED)
+        return self.filter(status=PublicationStatus.PUBLISHED, merged_into__isnull=True)
 
 
 class CitedDocumentManager(SlugManager.from_queryset(CitedDocumentQuerySet)):
@@ -370,6 +393,7 @@ class CitedDocument(AuthorityRecord):
 
     class Meta:
         verbose_name = _("cited document")
+        permissions = [("publish_citeddocument", _("Can publish and unpublish cited documents"))]
         verbose_name_plural = _("cited documents")
         ordering = ["year", "symbol", "title"]
         constraints = [
@@ -388,7 +412,7 @@ class CitedDocument(AuthorityRecord):
 
 class SourceDocumentQuerySet(models.QuerySet):
     def published(self):
-        return self.filter(status=PublicationStatus.PUBLISHED)
+        return self.filter(status=PublicationStatus.PUBLISHED, merged_into__isnull=True)
 
 
 class SourceDocumentManager(SlugManager.from_queryset(SourceDocumentQuerySet)):
@@ -441,6 +465,7 @@ class SourceDocument(AuthorityRecord):
 
     class Meta:
         verbose_name = _("source document")
+        permissions = [("publish_sourcedocument", _("Can publish and unpublish source documents"))]
         verbose_name_plural = _("source documents")
         ordering = ["year", "title"]
 
@@ -627,6 +652,7 @@ class Letter(models.Model):
 
     class Meta:
         verbose_name = _("letter")
+        permissions = [("publish_letter", _("Can publish and unpublish letters"))]
         verbose_name_plural = _("letters")
         ordering = ["date_from", "source_position", "slug"]
         indexes = [
@@ -704,6 +730,8 @@ class Letter(models.Model):
                 ) % {"precision": self.get_date_precision_display(), "start": expected[0], "end": expected[1]}
         if self.date_precision != self.DatePrecision.UNKNOWN and not self.date_from:
             errors["date_from"] = _("Give the earliest date, or set the precision to undated.")
+        if self.status == PublicationStatus.PUBLISHED and self.date_precision == self.DatePrecision.UNKNOWN:
+            errors["date_precision"] = _("A published letter needs a date, even an approximate one.")
         if self.pk and self.in_reply_to_id == self.pk:
             errors["in_reply_to"] = _("A letter cannot answer itself.")
         if self.pk and self.annex_of_id == self.pk:
@@ -1072,14 +1100,14 @@ class LetterFullTextRow(models.Model):
     A row of the SQLite FTS5 table ``correspondence_letter_fts`` (created by
     migration 0003 on SQLite only; unmanaged). It exists so that the ORM can
     join the table: ``document`` is FTS5's hidden column named after the table,
-    the one that ``MATCH``, ``bm25()`` and ``snippet()`` take.
+    the one that ``MATCH``, ``bm25()`` and ``snippet()`` take; ``letter`` is an
+    UNINDEXED copy of the rowid (see the migration for why the join uses it).
     """
 
     letter = models.OneToOneField(
         Letter,
         verbose_name=_("letter"),
         primary_key=True,
-        db_column="rowid",
         db_constraint=False,
         on_delete=models.DO_NOTHING,
         related_name="full_text_row",

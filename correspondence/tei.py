@@ -84,18 +84,21 @@ def _append_text(element, text):
         element.text = (element.text or "") + text
 
 
+def _anchor_end(text, anchor):
+    """Where the anchor word ends in the text (as a whole word if it is one there), or None."""
+    if not anchor:
+        return None
+    escaped = re.escape(anchor)
+    match = re.search(rf"(?<!\w){escaped}(?!\w)", text) or re.search(escaped, text)
+    return match.end() if match else None
+
+
 def _fill(element, text, notes):
-    """The paragraph's text, each note placed after the first occurrence of its anchor word."""
+    """The paragraph's text, each note placed after the first occurrence of its anchor word (else at the end)."""
     placed = []
     for note in notes:
-        index = -1
-        if note.anchor:
-            match = re.search(rf"(?<!\w){re.escape(note.anchor)}(?!\w)", text) or re.search(
-                re.escape(note.anchor), text
-            )
-            if match:
-                index = match.end()
-        placed.append((len(text) if index < 0 else index, note))
+        end = _anchor_end(text, note.anchor)
+        placed.append((len(text) if end is None else end, note))
     placed.sort(key=lambda pair: pair[0])
     cursor = 0
     for index, note in placed:

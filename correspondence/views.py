@@ -40,6 +40,7 @@ from correspondence.models import (
     Mention,
     Participation,
     Place,
+    PublicationStatus,
     SourceDocument,
 )
 
@@ -86,15 +87,16 @@ class PageMixin:
         return super().dispatch(request, *args, **kwargs)
 
     def bad_format(self):
+        shown = self.format[:40]
         others = [fmt for fmt in self.formats if fmt != "html"]
         if others:
             message = _("“%(format)s” is not a format this page offers. It is available as: %(formats)s.") % {
-                "format": self.format,
+                "format": shown,
                 "formats": ", ".join(f"format={fmt}" for fmt in others),
             }
         else:
             message = _("“%(format)s” is not a format this page offers: it exists only as a web page.") % {
-                "format": self.format
+                "format": shown
             }
         return bad_request(self.request, message=message)
 
@@ -645,7 +647,9 @@ class RecordDetailView(PageMixin, DetailView):
 def published_letters_of(rows):
     """Rows (participations, mentions, citations) of published letters, in date order."""
     return (
-        rows.filter(letter__status="published").select_related("letter").order_by("letter__date_from", "letter__slug")
+        rows.filter(letter__status=PublicationStatus.PUBLISHED)
+        .select_related("letter")
+        .order_by("letter__date_from", "letter__slug")
     )
 
 
@@ -695,7 +699,7 @@ class AgentDetailView(RecordDetailView):
             (
                 "on_behalf_of",
                 gettext_lazy("Written or received on its behalf"),
-                [exports.LinkedLetter(p.letter, p.shown_name, p.title_as_written) for p in on_behalf],
+                [exports.LinkedLetter(p.letter, exports.participant_name(p), p.title_as_written) for p in on_behalf],
             )
         )
         mentions = published_letters_of(Mention.objects.filter(agent=agent))
@@ -711,8 +715,8 @@ class AgentDetailView(RecordDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["variants"] = self.object.variants.all()
-        context["issued_documents"] = self.object.issued_documents.filter(status="published")
-        context["issued_sources"] = self.object.source_documents.filter(status="published")
+        context["issued_documents"] = self.object.issued_documents.filter(status=PublicationStatus.PUBLISHED)
+        context["issued_sources"] = self.object.source_documents.filter(status=PublicationStatus.PUBLISHED)
         return context
 
     def summary(self):

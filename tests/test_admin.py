@@ -277,7 +277,14 @@ def test_a_month_precise_date_gets_its_last_day_on_saving(admin_client, db):
 def test_publishing_through_the_admin_records_when_and_by_whom(admin_client, admin_user, db):
     add_url = admin_url(Letter, "add")
     data = letter_form_data(status=PublicationStatus.PUBLISHED)
-    data.update(formset_management_data(admin_client.get(add_url)))
+    data.update(formset_management_data(admin_client.get(add_url), participations=1))
+    data.update(
+        {
+            "participations-0-role": Participation.Role.SENDER,
+            "participations-0-agent": make_agent("Anar Ibrahimov").pk,
+            "participations-0-position": 1,
+        }
+    )
 
     response = admin_client.post(add_url, data)
 

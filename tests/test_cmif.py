@@ -4,11 +4,19 @@ import datetime
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from lxml import etree
 
 from correspondence import cmif
-from correspondence.models import Agent, Letter, Participation, PublicationStatus
+from correspondence.models import (
+    Agent,
+    CitedDocument,
+    Letter,
+    Participation,
+    Place,
+    PublicationStatus,
+    SourceDocument,
+)
 from correspondence.search import deferred_indexing
 from tests.conftest import make_agent, make_participation, make_place, make_published_letter, make_source
 
@@ -71,8 +79,6 @@ def seeds(db):
 
 def empty_archive():
     """Delete every letter and record, in an order the protected relations allow."""
-    from correspondence.models import CitedDocument, Place, SourceDocument
-
     Letter.objects.all().delete()
     SourceDocument.objects.all().delete()
     CitedDocument.objects.all().delete()
@@ -381,7 +387,5 @@ def test_export_cmif_command_writes_a_valid_file(seeds, tmp_path):
 
 
 def test_export_cmif_command_refuses_a_base_url_that_is_not_one(db):
-    from django.core.management import CommandError
-
     with pytest.raises(CommandError, match="--base-url"):
         call_command("export_cmif", "--base-url", "archive.example.org")

@@ -265,6 +265,23 @@ def test_existing_records_are_matched_by_identifier_then_by_name():
 
 
 @needs_shared_files
+def test_records_merged_by_curators_lead_to_the_surviving_record():
+    survivor = make_place("Vienne", slug="vienne")
+    merged = make_place("Wien (doublon)", slug="wien-doublon", geonames="2761369", merged_into=survivor)
+    schnitzler = make_agent("Arthur Schnitzler", slug="arthur-schnitzler")
+    make_agent("Schnitzler, Arthur", slug="schnitzler-doublon", gnd="118609807", merged_into=schnitzler)
+    run(SCHNITZLER)
+    assert not Place.objects.filter(geonames="2761369").exclude(pk__in=[survivor.pk, merged.pk]).exists()
+    assert Letter.objects.filter(place_written=survivor).count() > 0
+    assert not Letter.objects.filter(place_written=merged).exists()
+    survivor.refresh_from_db()
+    assert survivor.geonames == "2761369"  # the survivor takes the identifier it was found by
+    assert Agent.objects.filter(name__icontains="schnitzler").count() == 2
+    assert schnitzler.participations.count() > 10
+    assert not Participation.objects.filter(agent__slug="schnitzler-doublon").exists()
+
+
+@needs_shared_files
 def test_dry_run_changes_nothing_and_reports_what_it_would_create():
     before = counts()
     out, _err = run(NICOLAI, dry_run=True)

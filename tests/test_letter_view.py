@@ -134,7 +134,7 @@ def test_paragraph_kinds_are_styled_and_page_breaks_marked(client, letter):
     html = client.get("/letters/ibrahimov-knape/").content.decode()
     assert '<p class="tx tx--opening">Monsieur le président,</p>' in html
     assert '<p class="tx tx--signature">Anar Ibrahimov</p>' in html
-    assert html.count("[p. 2]") == 1 and html.count("[p. 3]") == 1
+    assert html.count("[p.&nbsp;2]") == 1 and html.count("[p.&nbsp;3]") == 1
 
 
 def test_the_transcription_keeps_the_letters_language_in_an_english_interface(client, letter):

@@ -507,3 +507,26 @@ def test_ids_are_unique_on_every_page(client, correspondence):
     for url in ["/", "/letters/", "/letters/ibrahimov-knape/", "/people/anders-knape/", "/sources/dossier/"]:
         ids = re.findall(r'\sid="([^"]+)"', client.get(url).content.decode())
         assert len(ids) == len(set(ids)), (url, sorted({i for i in ids if ids.count(i) > 1}))
+
+
+def test_the_home_page_of_an_empty_archive_says_so(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Aucune lettre n’a encore été publiée." in response.content.decode()
+
+
+def test_the_json_list_query_count_is_pinned(client, django_assert_num_queries):
+    populate(10)
+    # count, page of letters, participations, citations
+    with django_assert_num_queries(4):
+        client.get("/letters/?format=json")
+
+
+def test_the_csv_query_count_does_not_grow_with_the_letters(client):
+    populate(1)
+    with CaptureQueriesContext(connection) as one:
+        b"".join(client.get("/letters/?format=csv").streaming_content)
+    populate(10)
+    with CaptureQueriesContext(connection) as eleven:
+        b"".join(client.get("/letters/?format=csv").streaming_content)
+    assert len(one) == len(eleven)

@@ -568,3 +568,18 @@ def test_loaddata_leaves_a_complete_index(tmp_path):
     stored = LetterSearchText.objects.filter(pk=loaded.pk).values("title", "names", "summary", "text").get()
     assert stored == search._gather([loaded.pk], search.global_apps)[loaded.pk]
     assert found("Barda") == found("mines") == found("Knape") == ["loaded"]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query planner")
+def test_sqlite_reads_the_full_text_index_first_whatever_the_other_filters(unrelated_letters):
+    """Joined on the FTS5 rowid, SQLite ran the full-text query once per published letter instead."""
+    letter_with_text("mines", "Les mines.")
+    results = search_letters(Letter.objects.published().filter(kind="letter"), "mines")
+    sql, params = results.order_by().query.get_compiler(connection.alias).as_sql()
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        steps = [row[-1] for row in cursor.fetchall()]
+
+    assert steps[0].startswith("SCAN correspondence_letter_fts VIRTUAL TABLE"), steps
+    assert "USING INTEGER PRIMARY KEY" in steps[1], steps

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='LetterFullTextRow',
             fields=[
-                ('letter', models.OneToOneField(db_column='rowid', db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='full_text_row', serialize=False, to='correspondence.letter', verbose_name='letter')),
+                ('letter', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='full_text_row', serialize=False, to='correspondence.letter', verbose_name='letter')),
                 ('document', models.TextField(db_column='correspondence_letter_fts', editable=False, verbose_name='document')),
             ],
             options={

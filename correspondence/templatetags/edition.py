@@ -14,7 +14,7 @@ from django import template
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
-from correspondence.exports import is_public
+from correspondence.exports import is_public, participant_name
 
 register = template.Library()
 
@@ -96,15 +96,6 @@ def record_link(record, text=None):
     return shown
 
 
-def participant_name(participation):
-    """
-    The name as the letter writes it, else the authority record's name when it
-    is published; in brackets when the archive, not the letter, names the party.
-    """
-    name = participation.name_as_written or (participation.agent.name if is_public(participation.agent) else "")
-    return f"[{name}]" if name and participation.inferred else name
-
-
 @register.filter
 def names(participations):
     """The names of participants, as written where the letter names them, joined for a list row."""
@@ -157,3 +148,9 @@ def authority_links(record):
         (record._meta.get_field(name).verbose_name, getattr(record, name)) for name in fields if getattr(record, name)
     ]
     return [(label, value, uri) for (label, value), uri in zip(present, record.authority_uris(), strict=True)]
+
+
+@register.filter
+def other_names(record):
+    """The record's name variants other than its preferred name, from the prefetched variants."""
+    return [variant.name for variant in record.variants.all() if variant.name != record.name]

@@ -68,6 +68,8 @@ RARE_WORDS = (
     "scaphandre",
 )
 RARE_WORD_PROBABILITY = 0.0005  # per letter and per word of RARE_WORDS
+#: Words in a letter's text (all its paragraphs), at least and at most.
+MIN_WORDS, MAX_WORDS = 150, 600
 
 BASE_URL = "https://archive.example.org"
 FIRST_DATE = datetime.date(1990, 1, 1)
@@ -1168,72 +1170,97 @@ class CorpusGenerator:
         """Paragraphs (150 to 600 words in all), footnotes and the agents the text names."""
         rng = self.rng
         vocabulary = self.vocabulary
-        target = rng.randint(150, 600)
-        paragraphs = []
-        words = 0
+        target = rng.randint(MIN_WORDS, MAX_WORDS)
         mentioned = []
-
-        def add(text, paragraph_kind):
-            nonlocal words
-            words += text.count(" ") + 1
-            paragraphs.append(
-                {"position": len(paragraphs) + 1, "kind": paragraph_kind, "page": str(1 + words // 400), "text": text}
-            )
 
         salutation = rng.choice(SALUTATIONS)
         if kind == "note_verbale":
-            add(
-                NOTE_VERBALE_OPENING.format(
-                    sender=capitalise(sender.with_article()), np=vocabulary.noun_phrase(rng, complement=0.6)
-                ),
-                "opening",
-            )
+            opening = [
+                (
+                    NOTE_VERBALE_OPENING.format(
+                        sender=capitalise(sender.with_article()), np=vocabulary.noun_phrase(rng, complement=0.6)
+                    ),
+                    "opening",
+                )
+            ]
+            closing = [(f"{rng.choice(CITY_NAMES[:12])}, le {vocabulary.text_date(rng)}", "closing")]
         else:
-            add(salutation, "opening")
-            add(rng.choice(OPENINGS).format(np=vocabulary.noun_phrase(rng, complement=0.8)), "body")
-        # The words the body must still hold, leaving room for the closing formula and the signature.
-        closing_words = 20
-        body_sentences = []
+            opening = [
+                (salutation, "opening"),
+                (rng.choice(OPENINGS).format(np=vocabulary.noun_phrase(rng, complement=0.8)), "body"),
+            ]
+            signature = f"(Signé) {sender.name}"
+            if sender.kind == "person":
+                signature += f", {sender.function}"
+            closing = [(rng.choice(CLOSINGS).format(salutation=salutation), "closing"), (signature, "signature")]
+
+        # Sentences the body must hold: the citations, a rare word now and then, a person met.
+        required = []
         for document in cited:
-            body_sentences.append(
+            required.append(
                 f"{capitalise(vocabulary.subject(rng))} {vocabulary.that_verbs.pick(rng)} "
                 f"{citation_phrase(document)}, {vocabulary.adverbs.pick(rng)} {rng.choice(PARTICIPLES)} "
                 f"{attach('par', 'la', 'communauté internationale')}."
             )
         if rng.random() < RARE_WORD_PROBABILITY * len(RARE_WORDS):
             rare = RARE_WORDS[rng.randrange(len(RARE_WORDS))]
-            body_sentences.append(
+            required.append(
                 f"{capitalise(vocabulary.subject(rng))} évoque également {elide('le', rare)} "
                 f"{vocabulary.noun_phrase(rng, 'dans le cadre de', 'def', complement=0.0)}."
             )
         if rng.random() < 0.3:
             agent = self.mentioned_agents.pick(rng)
             mentioned.append(agent)
-            body_sentences.append(
+            required.append(
                 f"{capitalise(vocabulary.subject(rng))} a rencontré {agent.with_article()} "
                 f"{vocabulary.noun_phrase(rng, 'au sujet de', 'def', complement=0.3)}."
             )
-        sentences, pending_words, paragraph_length = [], 0, rng.randint(2, 6)
-        while words + pending_words < target - closing_words or body_sentences:
-            if body_sentences and rng.random() < 0.3:
-                sentence = body_sentences.pop()
-            else:
-                sentence = vocabulary.sentence(rng)
-            sentences.append(sentence)
-            pending_words += sentence.count(" ") + 1
-            if len(sentences) >= paragraph_length:
-                add(" ".join(sentences), "body")
-                sentences, pending_words, paragraph_length = [], 0, rng.randint(2, 6)
-        if sentences:
-            add(" ".join(sentences), "body")
-        if kind != "note_verbale":
-            add(rng.choice(CLOSINGS).format(salutation=salutation), "closing")
-            signature = f"(Signé) {sender.name}"
-            if sender.kind == "person":
-                signature += f", {sender.function}"
-            add(signature, "signature")
-        else:
-            add(f"{rng.choice(CITY_NAMES[:12])}, le {vocabulary.text_date(rng)}", "closing")
+
+        def count(text):
+            return text.count(" ") + 1
+
+        fixed = sum(count(text) for text, _kind in opening + closing) + sum(count(text) for text in required)
+        body = []  # (sentence, required?)
+        words = fixed
+        while words < target:
+            sentence = vocabulary.sentence(rng)
+            if words + count(sentence) > MAX_WORDS:
+                break  # no room for it; words >= MIN_WORDS here, as no sentence is 450 words long
+            body.append((sentence, False))
+            words += count(sentence)
+        for sentence in required:
+            body.insert(rng.randint(0, len(body)), (sentence, True))
+        # The required sentences may push the letter past MAX_WORDS: drop drawn sentences from the end.
+        index = len(body) - 1
+        while words > MAX_WORDS and index >= 0:
+            if not body[index][1] and words - count(body[index][0]) >= MIN_WORDS:
+                words -= count(body[index][0])
+                del body[index]
+            index -= 1
+
+        paragraphs = []
+        page_words = 0
+
+        def add(text, paragraph_kind):
+            nonlocal page_words
+            page_words += count(text)
+            paragraphs.append(
+                {
+                    "position": len(paragraphs) + 1,
+                    "kind": paragraph_kind,
+                    "page": str(1 + page_words // 400),
+                    "text": text,
+                }
+            )
+
+        for text, paragraph_kind in opening:
+            add(text, paragraph_kind)
+        while body:
+            length = rng.randint(2, 6)
+            add(" ".join(sentence for sentence, _required in body[:length]), "body")
+            body = body[length:]
+        for text, paragraph_kind in closing:
+            add(text, paragraph_kind)
 
         footnotes = []
         if rng.random() < 0.05:
@@ -1301,6 +1328,8 @@ class Command(BaseCommand):
         partial.replace(path)
         elapsed = time.perf_counter() - started
         size = path.stat().st_size
+        if options["verbosity"] < 1:
+            return
         self.stderr.write(
             f"Wrote {written} letters to {path} ({size / 1e6:.1f} MB) in {elapsed:.1f} s "
             f"({written / elapsed:.0f} letters/s)."
