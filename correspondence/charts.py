@@ -621,8 +621,8 @@ DETAIL_WINDOW = (5.0, 3.5)
 def densest_cluster(located):
     """
     The places of the area (at most 10° by 7°) that holds the most of them,
-    for a detail map, when the whole map spreads so wide that they crowd
-    together on it; else None.
+    for a detail map, when that area holds a third of the places or more and
+    the whole map spreads so wide that they crowd together on it; else None.
     """
     if len(located) < 4:
         return None
@@ -640,7 +640,7 @@ def densest_cluster(located):
         ]
         if len(near) > len(best):
             best = near
-    return best if 3 <= len(best) < len(located) else None
+    return best if max(3, len(located) / 3) <= len(best) < len(located) else None
 
 
 def map_frame(located):

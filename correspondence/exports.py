@@ -50,7 +50,12 @@ ROLE_COLUMNS = {"sender": "senders", "signatory": "signatories", "recipient": "r
 
 
 def is_public(record):
-    return record is not None and getattr(record, "status", None) == PublicationStatus.PUBLISHED
+    """Published, and for an authority record not merged into another one."""
+    return (
+        record is not None
+        and getattr(record, "status", None) == PublicationStatus.PUBLISHED
+        and getattr(record, "merged_into_id", None) is None
+    )
 
 
 def _url(record, absolute):

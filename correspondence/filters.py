@@ -30,20 +30,10 @@ from correspondence.models import (
     Place,
     PublicationStatus,
     SourceDocument,
-    SourceDocumentQuerySet,
 )
 
 QUERY_MAX_LENGTH = 200
 PUBLISHED = PublicationStatus.PUBLISHED
-
-
-def published_sources():
-    """
-    Published source documents. SourceDocument does not declare its
-    SourceDocumentManager (``objects`` is the plain SlugManager), so its
-    queryset class is used directly.
-    """
-    return SourceDocumentQuerySet(SourceDocument).published()
 
 
 # ---------------------------------------------------------------------------
@@ -128,8 +118,41 @@ class DateBoundFilter(django_filters.Filter):
 # ---------------------------------------------------------------------------
 
 
+def survivor_of(model, slug):
+    """
+    The published record that the record ``slug`` was merged into (following
+    merges of merges), or None. Old URLs and filter values keep working after
+    a merge.
+    """
+    record = model.objects.filter(slug=slug, merged_into__isnull=False).first()
+    seen = set()
+    while record is not None and record.merged_into_id and record.pk not in seen:
+        seen.add(record.pk)
+        record = model.objects.filter(pk=record.merged_into_id).first()
+    if record is None or record.status != PUBLISHED or record.merged_into_id:
+        return None
+    return record
+
+
+class RecordChoiceField(forms.ModelChoiceField):
+    """A published record by its slug; the slug of a record merged into another gives the survivor."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            survivor = (
+                survivor_of(self.queryset.model, value) if isinstance(value, str) and "\x00" not in value else None
+            )
+            if survivor is None or not self.queryset.filter(pk=survivor.pk).exists():
+                raise
+            return survivor
+
+
 class RecordChoiceFilter(django_filters.ModelChoiceFilter):
     """A published authority record, given by its slug; unknown slugs are form errors."""
+
+    field_class = RecordChoiceField
 
     def __init__(self, *args, not_found, **kwargs):
         kwargs.setdefault("to_field_name", "slug")
@@ -275,7 +298,7 @@ class LetterFilterSet(django_filters.FilterSet):
     source = RecordChoiceFilter(
         label=_("Source document"),
         field_name="source",
-        queryset=published_sources(),
+        queryset=SourceDocument.objects.published(),
         not_found=_("No published source document has the identifier “%(value)s”."),
     )
     kind = django_filters.ChoiceFilter(

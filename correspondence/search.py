@@ -176,10 +176,11 @@ def search_letters(queryset, query):
 
     A blank query, or one without a single word (only punctuation or
     operators), returns ``queryset`` unchanged, without annotations. A query of
-    stop words only (``de la``) matches nothing (but is annotated). The ordering is left alone:
-    add ``.order_by("-search_rank", ...)`` for relevance. The result composes
-    with further ``filter()``, ``published()``, ``count()`` and slicing.
-    Filtering by publication status is the caller's job.
+    stop words only (``de la``) matches nothing, annotations included. The
+    ordering is left alone: add ``.order_by("-search_rank", ...)`` for
+    relevance. The result composes with further ``filter()``, ``published()``,
+    ``count()`` and slicing. Filtering by publication status is the caller's
+    job.
     """
     using = queryset.db
     terms = parse_query(query, using=using)
@@ -582,10 +583,12 @@ def _spelling_keys(spellings, is_person):
                 yield key, text, surname
 
 
-def rebuild_search_index(registry=global_apps, batch_size=BATCH_SIZE):
+def rebuild_search_index(registry=global_apps, batch_size=BATCH_SIZE, recompute=False):
     """
     Rebuild every spelling key and every letter's search text; on SQLite also
-    rebuild the FTS5 index from its content table. Returns the number of
+    rebuild the FTS5 index from its content table. With ``recompute``, also
+    recompute every stored PostgreSQL vector, text unchanged or not (after a
+    change to the ``french_unaccent`` configuration). Returns the number of
     letters indexed.
     """
     LetterModel = registry.get_model("correspondence", "Letter")
@@ -597,6 +600,8 @@ def rebuild_search_index(registry=global_apps, batch_size=BATCH_SIZE):
             index_letters(batch, registry=registry)
         LetterSearchText.objects.exclude(letter_id__in=LetterModel.objects.values("pk")).delete()
         connection = connections[LetterModel.objects.db]
+        if recompute and connection.vendor == "postgresql":
+            LetterSearchText.objects.update(vector=None)  # the trigger computes it again
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
                 cursor.execute("INSERT INTO correspondence_letter_fts(correspondence_letter_fts) VALUES ('rebuild')")

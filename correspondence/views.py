@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Exists, F, Func, IntegerField, Max, Min, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Lower, NullIf
-from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -30,7 +30,7 @@ from correspondence.filters import (
     PlaceFilterSet,
     SourceDocumentFilterSet,
     language_name,
-    published_sources,
+    survivor_of,
 )
 from correspondence.models import (
     Agent,
@@ -344,7 +344,9 @@ class HomeView(PageMixin, TemplateView):
             "places": Place.objects.published().count(),
             "cited": CitedDocument.objects.published().count(),
         }
-        context["sources"] = published_sources().select_related("issuing_body").annotate(letter_count=items_count())
+        context["sources"] = (
+            SourceDocument.objects.published().select_related("issuing_body").annotate(letter_count=items_count())
+        )
         context["latest_letters"] = letters.with_people().order_by("-date_from", "-date_to", "slug")[
             : self.latest_count
         ]
@@ -588,7 +590,7 @@ class SourceDocumentListView(RecordListView):
     page_description = gettext_lazy("The published documents from which the letters were transcribed.")
 
     def get_queryset(self):
-        return published_sources().select_related("issuing_body").annotate(letter_count=items_count())
+        return SourceDocument.objects.published().select_related("issuing_body").annotate(letter_count=items_count())
 
     def get_page_title(self):
         return _("Source documents")
@@ -629,7 +631,13 @@ class RecordDetailView(PageMixin, DetailView):
         raise NotImplementedError
 
     def get(self, request, *args, **kwargs):
-        self.object = self.get_object()
+        try:
+            self.object = self.get_object()
+        except NotInArchive:
+            survivor = survivor_of(self.get_queryset().model, self.kwargs["slug"])
+            if survivor is None:
+                raise
+            return redirect_to_survivor(request, survivor.get_absolute_url())
         self.groups = [group for group in self.letter_groups() if group[2]]
         if self.format == "json":
             data = self.summary()
@@ -642,6 +650,15 @@ class RecordDetailView(PageMixin, DetailView):
         context["letter_groups"] = self.groups
         context["letter_total"] = len({entry.letter.pk for _role, _label, entries in self.groups for entry in entries})
         return context
+
+
+def redirect_to_survivor(request, url):
+    """
+    The old address of a record merged into another leads to the survivor,
+    with the same query (?format=json). Temporary (302): a merge can be undone.
+    """
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponseRedirect(f"{url}?{query}" if query else url)
 
 
 def published_letters_of(rows):
@@ -777,7 +794,7 @@ class CitedDocumentDetailView(RecordDetailView):
 
 class SourceDocumentDetailView(RecordDetailView):
     template_name = "correspondence/sourcedocument_detail.html"
-    queryset = published_sources().select_related("issuing_body")
+    queryset = SourceDocument.objects.published().select_related("issuing_body")
     not_found_message = gettext_lazy("No published source document has the identifier “%(slug)s”.")
 
     def get_page_description(self):
@@ -806,7 +823,9 @@ def source_text(request, slug):
     as text/plain. Only a plain file name stored on the record is served, and
     only from the source texts directory.
     """
-    source = published_sources().filter(slug=slug).first()
+    source = SourceDocument.objects.published().filter(slug=slug).first()
+    if source is None and (survivor := survivor_of(SourceDocument, slug)) is not None:
+        return redirect_to_survivor(request, survivor.get_source_text_url())
     if source is None:
         raise NotInArchive(_("No published source document has the identifier “%(slug)s”.") % {"slug": slug})
     name = source.source_file

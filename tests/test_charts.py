@@ -24,6 +24,7 @@ from correspondence.models import (
     PublicationStatus,
     SourceDocument,
 )
+from correspondence.search import deferred_indexing
 from tests.conftest import make_agent, make_mention, make_participation, make_place, make_published_letter
 
 pytestmark = pytest.mark.django_db
@@ -229,13 +230,14 @@ def test_network_draws_links_to_the_pages_of_people_and_organisations(exchange):
 
 
 def test_network_of_a_large_correspondence_fits_the_limit_and_stays_apart():
-    people = [make_agent(f"Personne {index:02d}") for index in range(60)]
     letters = []
-    for index, person in enumerate(people):
-        letter = dated(datetime.date(2020, 1 + index % 12, 1 + index % 28))
-        make_participation(letter, person, SENDER)
-        make_participation(letter, people[(index + 1) % 60], RECIPIENT)
-        letters.append(letter)
+    with deferred_indexing():
+        people = [make_agent(f"Personne {index:02d}") for index in range(60)]
+        for index, person in enumerate(people):
+            letter = dated(datetime.date(2020, 1 + index % 12, 1 + index % 28))
+            make_participation(letter, person, SENDER)
+            make_participation(letter, people[(index + 1) % 60], RECIPIENT)
+            letters.append(letter)
     chart = network_data(letters_of(*letters), limit=40)
     assert len(chart["nodes"]) <= 40 and chart["omitted"] >= 20
     points = {(node["x"], node["y"]) for node in chart["svg"]["nodes"]}
@@ -322,12 +324,13 @@ def small_collection(size):
     written_at = make_place("Nakhitchevan", latitude=39.2089, longitude=45.4122)
     mentioned = make_place("Gandja", latitude=40.6828, longitude=46.3606)
     letters = []
-    for index in range(size):
-        letter = dated(datetime.date(2018 + index % 4, 1 + index % 12, 1 + index % 28), place_written=written_at)
-        make_participation(letter, writer, SENDER)
-        make_participation(letter, reader, RECIPIENT)
-        make_mention(letter, place=mentioned)
-        letters.append(letter)
+    with deferred_indexing():  # search indexing is not under test: once at the end, not at every save
+        for index in range(size):
+            letter = dated(datetime.date(2018 + index % 4, 1 + index % 12, 1 + index % 28), place_written=written_at)
+            make_participation(letter, writer, SENDER)
+            make_participation(letter, reader, RECIPIENT)
+            make_mention(letter, place=mentioned)
+            letters.append(letter)
     return letters_of(*letters)
 
 
@@ -479,6 +482,23 @@ def test_the_seeds_give_a_map_with_bakou_strasbourg_and_erevan(seed_letters):
     html = render("map", chart)
     for name in ("Bakou", "Strasbourg", "Erevan", "Moyen-Orient"):
         assert name in html
+
+
+def test_the_charts_take_the_list_of_letters_as_filtered_and_searched(seed_letters):
+    """What the list view will pass: its filterset's queryset, with full-text search and to-many filters."""
+    from correspondence.filters import LetterFilterSet
+
+    filterset = LetterFilterSet(data={"q": "Knape", "participant": "anders-knape"}, queryset=seed_letters)
+    assert filterset.is_valid(), filterset.errors
+    letters = filterset.qs
+    slugs = set(letters.values_list("slug", flat=True))
+    assert slugs and len(slugs) == letters.count()
+    timeline = timeline_data(letters)
+    assert timeline["total"] == len(slugs)
+    network = network_data(letters)
+    assert "Anders Knape" in {node["name"] for node in network["nodes"]}
+    written = sum(place["written"] for place in map_data(letters)["places"])
+    assert written == Letter.objects.filter(slug__in=slugs, place_written__isnull=False).count()
 
 
 def test_the_seed_charts_render_whole_figures(seed_letters):

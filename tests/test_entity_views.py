@@ -274,3 +274,37 @@ def test_letter_count_ignores_unpublished_letters(client):
     response = client.get("/people/")
     assert [(a.slug, a.letter_count) for a in response.context["records"]] == [("seul", 0)]
     assert Letter.objects.count() == 1
+
+
+# -- merged records ----------------------------------------------------------------------
+
+
+def test_the_address_of_a_merged_record_leads_to_the_record_it_was_merged_into(client, knape):
+    duplicate = make_agent("A. Knape", slug="a-knape")
+    duplicate.merged_into = knape
+    duplicate.save()
+    response = client.get("/people/a-knape/")
+    assert response.status_code == 302
+    assert response["Location"] == "/people/anders-knape/"
+    assert client.get("/people/a-knape/?format=json")["Location"] == "/people/anders-knape/?format=json"
+
+
+def test_a_merged_record_is_absent_from_the_index(client, knape):
+    duplicate = make_agent("A. Knape", slug="a-knape")
+    duplicate.merged_into = knape
+    duplicate.save()
+    assert "a-knape" not in [agent.slug for agent in client.get("/people/").context["records"]]
+
+
+def test_a_merge_into_an_unpublished_record_is_still_a_404(client):
+    hidden = make_agent("Caché", slug="cache", status=PublicationStatus.DRAFT)
+    make_agent("Doublon", slug="doublon", merged_into=hidden)
+    assert client.get("/people/doublon/").status_code == 404
+
+
+def test_a_filter_by_the_slug_of_a_merged_record_finds_the_letters_of_the_survivor(client, knape):
+    make_agent("A. Knape", slug="a-knape", merged_into=knape)
+    response = client.get("/letters/?sender=a-knape")
+    assert response.status_code == 200
+    assert not response.context["filter"].errors
+    assert [letter.slug for letter in response.context["letters"]] == ["envoyee"]
