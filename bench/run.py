@@ -135,8 +135,8 @@ def request_list(t):
     """(key, label, URL) of every page measured."""
     from urllib.parse import quote
 
-    pages = 20  # LetterListView.paginate_by
-    page_500 = 500 if t["letters"] > 500 * pages else max(1, t["letters"] // pages // 2)
+    pages = -(-t["letters"] // 20)  # LetterListView.paginate_by
+    page_500 = 500 if pages >= 500 else max(1, pages // 2)
     return [
         ("home", "home /", "/"),
         ("list", "list, first page", "/letters/"),
@@ -604,13 +604,16 @@ def load_client(port, urls, total, concurrency, seconds):
 def cmd_load(args):
     setup_django()
     t = targets()
-    # Every page of the table except the whole-stream CSV (measured on its own) and the pages that did
-    # not finish within the time limit in the ``requests`` step (they would only time workers out).
+    # Every page of the table except the whole-stream CSV (measured on its own) and the pages that
+    # failed, did not finish within the time limit or took more than --slowest ms in the ``requests``
+    # step: a few of those would hold every worker and the figure would measure them alone.
     timed_out = set()
     measured = Path(args.results) / f"requests-{args.label}.json"
     if measured.exists():
         rows = json.loads(measured.read_text())["rows"]
-        timed_out = {row["key"] for row in rows if row["timed_out"] or row.get("error")}
+        timed_out = {
+            row["key"] for row in rows if row["timed_out"] or row.get("error") or (row["median_ms"] or 0) > args.slowest
+        }
     mix = [(key, url) for key, _label, url in request_list(t) if key != "export_csv" and key not in timed_out]
     urls = [url for _key, url in mix]
     workers = args.workers or min(4, max(2, (os.cpu_count() or 1) + 1))
@@ -776,7 +779,11 @@ def cmd_report(args):
                 f"{run['requests_per_second']:.1f} requests/s, {run['errors']} errors, median {fmt(run['median_ms'], 0)} ms, "
                 f"p95 {fmt(run['p95_ms'], 0)} ms"
                 + (" (time limit reached)" if run["stopped_by_time_limit"] else "")
-                + (f"; left out (timed out or failed): {', '.join(run['left_out'])}" if run.get("left_out") else "")
+                + (
+                    f"; left out (slower than 10 s, timed out or failed): {', '.join(run['left_out'])}"
+                    if run.get("left_out")
+                    else ""
+                )
                 + f"; Datasette: {PEER_REQUESTS_PER_SECOND} requests/s at concurrency 8: meets it? {verdict}"
             )
     for label in labels:
@@ -835,6 +842,9 @@ def main(argv=None):
     load.add_argument("--concurrency", type=int, nargs="+", default=[16])
     load.add_argument("--seconds", type=float, default=120.0, help="Stop each run after this long.")
     load.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: CPUs + 1, 2 to 4).")
+    load.add_argument(
+        "--slowest", type=float, default=10_000, help="Leave out pages slower than this (ms, in-process median)."
+    )
 
     for sub in (requests, memory, load):
         sub.add_argument("--results", required=True)

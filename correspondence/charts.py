@@ -606,7 +606,7 @@ def map_data(letters, *, chart_id="chart-map"):
         "id": chart_id,
         "places": ordered,
         "located": located,
-        "unlocated": [place for place in ordered if place not in located],
+        "unlocated": [place for place in ordered if place["latitude"] is None or place["longitude"] is None],
         "most_written": max(ordered, key=lambda place: place["written"], default=None),
         "svg": map_svg(located) if located else None,
         "detail": map_svg(cluster) if cluster else None,
