@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
+    "archive.health.DatabaseUnavailableMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
