@@ -149,7 +149,7 @@ class CurationMixin(VersionAdmin):
         with transaction.atomic(), reversion.create_revision():
             reversion.set_user(request.user)
             reversion.set_comment(verb)
-            for obj in queryset.select_for_update():
+            for obj in self.model.objects.filter(pk__in=queryset.values("pk")).select_for_update():
                 if obj.status == status:
                     continue
                 if status == PublicationStatus.PUBLISHED and isinstance(obj, Letter):

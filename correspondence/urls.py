@@ -10,6 +10,8 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("letters/", views.LetterListView.as_view(), name="letter_list"),
     path("letters/<slug:slug>/", views.LetterDetailView.as_view(), name="letter_detail"),
+    path("letters/<slug:slug>/tei.xml", views.letter_tei, name="letter_tei"),
+    path("cmif.xml", views.cmif_file, name="cmif"),
     path("people/", views.AgentListView.as_view(people=True), name="person_list"),
     path("people/<slug:slug>/", views.AgentDetailView.as_view(people=True), name="person_detail"),
     path("organisations/", views.AgentListView.as_view(people=False), name="organisation_list"),

@@ -15,14 +15,21 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Exists, F, Func, IntegerField, Max, Min, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Lower, NullIf
-from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
-from correspondence import exports
+from correspondence import charts, cmif, exports, history, tei
 from correspondence.filters import (
     AgentFilterSet,
     CitedDocumentFilterSet,
@@ -140,10 +147,8 @@ class ListPageMixin(PageMixin):
         self.object_list = self.filterset.qs if valid else self.filterset.queryset.none()
         if self.format != "html" and not valid:
             return self.errors_response()
-        if self.format == "csv":
-            return self.csv_response()
-        if self.format == "json":
-            return self.json_response()
+        if self.format != "html":
+            return getattr(self, f"{self.format}_response")()
         context = self.get_context_data(filter=self.filterset, object_list=self.object_list)
         status = self.page_error[0] if self.page_error else 200
         return self.render_to_response(context, status=status)
@@ -366,7 +371,15 @@ class LetterListView(ListPageMixin, FilterView):
     template_name = "correspondence/letter_list.html"
     context_object_name = "letters"
     csv_filename = "letters.csv"
+    formats = ("html", "json", "csv", "cmif")
     page_description = gettext_lazy("Search and filter the letters of the archive by person, place, date and source.")
+
+    def cmif_response(self):
+        """The whole filtered list (not one page) as a CMIF file."""
+        data = cmif.write_cmif(
+            self.object_list, base_url=site_root(self.request), file_url=self.request.build_absolute_uri()
+        )
+        return HttpResponse(data, content_type=XML_CONTENT_TYPE)
 
     def get_queryset(self):
         letters = Letter.objects.published().with_people()
@@ -409,6 +422,11 @@ class LetterListView(ListPageMixin, FilterView):
             if value != "relevance" or filterset.searching
         ]
         context["clear_url"] = self.request.path
+        context["data_links"] = {**context.get("data_links", {}), "cmif": self.format_url("cmif")}
+        letters = self.object_list
+        context["timeline"] = charts.timeline_data(letters)
+        context["network"] = charts.network_data(letters)
+        context["letter_map"] = charts.map_data(letters)
         return context
 
 
@@ -469,6 +487,7 @@ class LetterDetailView(PageMixin, DetailView):
                 "previous_letter": self.previous,
                 "next_letter": self.following,
                 "permalink": self.absolute(letter.get_absolute_url()),
+                "change_log": history.public_change_log(letter),
                 "content_language": letter.language or "fr",
                 "language_name": language_name(letter.language),
             }
@@ -732,6 +751,9 @@ class AgentDetailView(RecordDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["variants"] = self.object.variants.all()
+        letters = Letter.objects.published().filter(participations__agent=self.object)
+        context["timeline"] = charts.timeline_data(letters)
+        context["network"] = charts.network_data(letters, focus_agent=self.object)
         context["issued_documents"] = self.object.issued_documents.filter(status=PublicationStatus.PUBLISHED)
         context["issued_sources"] = self.object.source_documents.filter(status=PublicationStatus.PUBLISHED)
         return context
@@ -765,6 +787,9 @@ class PlaceDetailView(RecordDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["variants"] = self.object.variants.all()
+        letters = Letter.objects.published().filter(Q(place_written=self.object) | Q(mentions__place=self.object))
+        context["timeline"] = charts.timeline_data(letters)
+        context["letter_map"] = charts.map_data(letters)
         return context
 
     def summary(self):
@@ -835,3 +860,25 @@ def source_text(request, slug):
     if unsafe or path.resolve().parent != directory or not path.is_file():
         raise NotInArchive(_("The source text of this document is not available."))
     return FileResponse(path.open("rb"), content_type="text/plain; charset=utf-8", filename=name)
+
+
+def site_root(request):
+    return f"{request.scheme}://{request.get_host()}"
+
+
+XML_CONTENT_TYPE = "application/tei+xml; charset=utf-8"
+
+
+def cmif_file(request):
+    """The whole archive as one CMIF file, for correspSearch and other harvesters."""
+    data = cmif.write_cmif(Letter.objects.all(), base_url=site_root(request), file_url=request.build_absolute_uri())
+    return HttpResponse(data, content_type=XML_CONTENT_TYPE)
+
+
+def letter_tei(request, slug):
+    """One letter as a complete TEI document, header and transcription."""
+    try:
+        letter = Letter.objects.published().with_everything().get(slug=slug)
+    except Letter.DoesNotExist:
+        raise NotInArchive(_("No published letter has the identifier “%(slug)s”.") % {"slug": slug}) from None
+    return HttpResponse(tei.letter_tei(letter, base_url=site_root(request)), content_type=XML_CONTENT_TYPE)

@@ -35,6 +35,7 @@ def user_in(role, username=None):
 @pytest.fixture
 def as_role(client, db):
     def login(role):
+        client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the assertions below read the English admin
         client.force_login(user_in(role))
         return client
 

@@ -220,7 +220,7 @@ def test_a_person_page_runs_as_many_queries_for_ten_letters_as_for_one(client):
 
 
 #: agent, participations, on behalf of, mentions, variants, issued cited documents, issued sources.
-PERSON_QUERIES = 7
+PERSON_QUERIES = 9  # 7 for the record and its letters, 2 for the timeline and network
 
 
 def test_the_person_page_query_count_is_pinned(client, django_assert_num_queries):
@@ -234,8 +234,8 @@ def test_the_place_page_query_count_is_pinned(client, django_assert_num_queries)
     for number in range(10):
         make_published_letter(f"L{number}", slug=f"l{number}", place_written=place)
         make_mention(make_published_letter(f"M{number}", slug=f"m{number}"), place=place)
-    # place (with its country), letters written there, mentions, variants
-    with django_assert_num_queries(4):
+    # place (with its country), letters written there, mentions, variants; timeline (1) and map (2)
+    with django_assert_num_queries(7):
         client.get("/places/bakou/")
 
 

@@ -261,11 +261,13 @@ def test_the_letter_page_runs_as_many_queries_with_ten_participants_as_with_one(
 
 #: the letter, participations, paragraphs, footnotes, citations, mentions, replies, annexes, previous, next.
 LETTER_QUERIES = 10
+#: the page adds its public change log (one query for the versions with their revisions).
+LETTER_PAGE_QUERIES = LETTER_QUERIES + 1
 
 
 def test_the_letter_page_query_count_is_pinned(client, django_assert_num_queries):
     letter = letter_with(10, "pin")
-    with django_assert_num_queries(LETTER_QUERIES):
+    with django_assert_num_queries(LETTER_PAGE_QUERIES):
         client.get(letter.get_absolute_url())
 
 

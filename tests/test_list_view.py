@@ -349,7 +349,7 @@ def test_the_list_runs_as_many_queries_for_ten_letters_as_for_one(client):
 
 
 #: count, page of letters, participations, and one query per facet (9).
-LIST_QUERIES = 12
+LIST_QUERIES = 16  # 12 for the list and its facets, 4 for the timeline, network and map
 
 
 def test_the_list_page_query_count_is_pinned(client, django_assert_num_queries):

@@ -67,14 +67,15 @@ POSTGRESQL_BACKWARDS = [
 _FTS_COLUMNS = "letter_id, title, names, summary, text"
 _NEW_ROW = "new.letter_id, new.letter_id, new.title, new.names, new.summary, new.text"
 _OLD_ROW = "old.letter_id, old.letter_id, old.title, old.names, old.summary, old.text"
+# Constants only: no outside input reaches these statements.
 _DELETE_OLD = (
-    f"INSERT INTO correspondence_letter_fts(correspondence_letter_fts, rowid, {_FTS_COLUMNS}) "
+    f"INSERT INTO correspondence_letter_fts(correspondence_letter_fts, rowid, {_FTS_COLUMNS}) "  # noqa: S608
     f"VALUES ('delete', {_OLD_ROW});"
 )
-_INSERT_NEW = f"INSERT INTO correspondence_letter_fts(rowid, {_FTS_COLUMNS}) VALUES ({_NEW_ROW});"
+_INSERT_NEW = f"INSERT INTO correspondence_letter_fts(rowid, {_FTS_COLUMNS}) VALUES ({_NEW_ROW});"  # noqa: S608
 
 SQLITE_FORWARDS = [
-    f"""
+    """
     CREATE VIRTUAL TABLE correspondence_letter_fts USING fts5(
         letter_id UNINDEXED, title, names, summary, text,
         content='correspondence_lettersearchtext',

@@ -1,0 +1,257 @@
+"""
+Browser tests: Playwright's sync API driving Debian's Chromium against the site
+served by pytest-django's ``live_server``, with the seed collection loaded.
+
+- The browser is Debian's ``/usr/bin/chromium`` (or ``$E2E_BROWSER``), launched
+  headless; Playwright never downloads one (no ``playwright install``).
+- Each test gets a fresh database holding ``fixtures/seeds.json`` (live_server
+  needs a transactional database, flushed after every test; the staff groups
+  created by a data migration come back through ``serialized_rollback``).
+- axe-core and the Nu HTML checker come from npm (``package.json``; ``npm ci``).
+- Screenshots of every page a test looks at go to ``artifacts/screenshots/``.
+
+``./scripts/test`` installs all of it; by hand: ``apt-get install chromium
+default-jre-headless`` and ``npm ci``.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parents[2]
+BROWSER = os.environ.get("E2E_BROWSER", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+NU_CHECKER = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+#: What a staff account types on the login page (the test settings hash it with MD5, for speed).
+PASSWORD = "a-long-e2e-test-password"  # noqa: S105
+#: A browser per test would cost seconds; failing fast keeps a broken page from eating the time budget.
+TIMEOUT_MS = 10_000
+
+
+def _needs(path, what):
+    if not Path(path).exists():
+        pytest.fail(f"{what} is missing at {path}: run ./scripts/test, which installs it (README, 'Quick start').")
+
+
+# ---------------------------------------------------------------------------
+# Browser
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="package")
+def browser():
+    """Debian's Chromium, headless, for all the tests of this folder."""
+    _needs(BROWSER, "Chromium (apt-get install chromium, or set E2E_BROWSER)")
+    from playwright.sync_api import sync_playwright
+
+    # The sync API runs an event loop in this thread: Django's ORM refuses to run under one unless told.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=BROWSER, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+    finally:
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def open_page(browser, request):
+    """
+    ``open_page(locale="en-GB", bypass_csp=False)``: a page in a browser context of its own
+    (its own cookies: a new visitor). Contexts are closed after the test.
+    """
+    contexts = []
+
+    def open_(locale="en-GB", bypass_csp=False):
+        context = browser.new_context(locale=locale, bypass_csp=bypass_csp, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot(request):
+    """``screenshot(page, "label")`` saves the whole page to artifacts/screenshots/<test>-<n>-<label>.png."""
+    test = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob(f"{test}-[0-9][0-9]-*.png"):
+        old.unlink()
+    taken = []
+
+    def take(page, label):
+        taken.append(label)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")
+        path = SCREENSHOTS / f"{test}-{len(taken):02d}-{name}.png"
+        page.screenshot(path=path, full_page=True)
+        return path
+
+    return take
+
+
+# ---------------------------------------------------------------------------
+# The site and its data
+# ---------------------------------------------------------------------------
+
+
+class Site:
+    """The live server, with the seed collection loaded."""
+
+    def __init__(self, live_server):
+        self.base = live_server.url
+
+    def url(self, path):
+        return self.base + path
+
+    def path_of(self, url):
+        return url.removeprefix(self.base)
+
+
+@pytest.fixture
+def site(live_server, settings, django_db_serialized_rollback):
+    """The site with the seed collection, as ``./scripts/run`` serves it, and a first recorded version of each letter."""
+    from correspondence.search import deferred_indexing
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    print(
+        "GROUPS",
+        Group.objects.count(),
+        id(connection),
+        hasattr(connection, "_test_serialized_contents"),
+        connection.connection,
+    )
+    # Indexing once at the end rather than at each of the 500 saves: 1 s instead of 10.
+    with deferred_indexing():
+        call_command("loaddata", "seeds", verbosity=0)
+    # What a deployment runs after loading records outside the admin: without it the first
+    # correction made in the admin would have no earlier version to go back to.
+    call_command("createinitialrevisions", "correspondence.Letter", comment="Seed collection", verbosity=0)
+    return Site(live_server)
+
+
+@pytest.fixture
+def staff_user(site, monkeypatch):
+    """``staff_user("curator")``: an account in that role, made as a site manager does (create_archive_user)."""
+
+    def make(role, username=None):
+        from django.contrib.auth import get_user_model
+
+        username = username or f"e2e-{role}"
+        monkeypatch.setenv("DJANGO_ARCHIVE_PASSWORD", PASSWORD)
+        call_command("create_archive_user", username, role=role, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        return get_user_model().objects.get(username=username)
+
+    return make
+
+
+@pytest.fixture
+def log_in(site):
+    """``log_in(page, username)``: through the admin's login page, as a person would."""
+
+    def log_in_(page, username):
+        page.goto(site.url("/admin/login/?next=/admin/"))
+        page.get_by_label(re.compile("username", re.I)).fill(username)
+        page.get_by_label(re.compile("password", re.I)).fill(PASSWORD)
+        page.get_by_role("button", name=re.compile("log in", re.I)).click()
+        page.wait_for_url(site.url("/admin/"))
+
+    return log_in_
+
+
+# ---------------------------------------------------------------------------
+# Quality tools
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def axe():
+    """``axe(page)``: axe-core's violations on the page as it is now (open it with bypass_csp=True)."""
+    return run_axe
+
+
+@pytest.fixture
+def html_checker():
+    """``html_checker({name: html})``: the Nu HTML checker's errors, ``{name: [message, ...]}``."""
+    return check_html
+
+
+def run_axe(page):
+    """axe-core's violations on the page as it is now (the page's context needs bypass_csp=True)."""
+    _needs(AXE_SCRIPT, "axe-core (npm ci)")
+    page.add_script_tag(path=str(AXE_SCRIPT))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return result["violations"]
+
+
+def describe_axe(violations):
+    lines = []
+    for violation in violations:
+        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']} [{violation['helpUrl']}]")
+        for node in violation["nodes"][:10]:
+            lines.append(f"    {' '.join(map(str, node['target']))}: {node['html'][:200]}")
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            if summary:
+                lines.append(f"      {summary[:400]}")
+    return "\n".join(lines)
+
+
+def check_html(documents):
+    """
+    The Nu HTML checker's errors for each document: ``{name: html}`` -> ``{name: [message, ...]}``.
+    One Java process for all of them (each start costs a second or two).
+    """
+    _needs(NU_CHECKER, "The Nu HTML checker (npm ci)")
+    java = shutil.which("java")
+    if java is None:
+        pytest.fail("java is missing: the Nu HTML checker needs it (apt-get install default-jre-headless).")
+    errors = {name: [] for name in documents}
+    with tempfile.TemporaryDirectory() as folder:
+        files = {}
+        for number, (name, html) in enumerate(documents.items()):
+            path = Path(folder) / f"page-{number:02d}.html"
+            path.write_text(html, encoding="utf-8")
+            files[path.name] = name
+        completed = subprocess.run(
+            [java, "-jar", str(NU_CHECKER), "--errors-only", "--format", "json", *sorted(Path(folder).iterdir())],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    report = json.loads(completed.stderr or completed.stdout or '{"messages": []}')
+    for message in report["messages"]:
+        name = files.get(Path(message.get("url", "")).name)
+        where = f"line {message.get('lastLine', '?')}" if "lastLine" in message else "document"
+        text = f"{where}: {message.get('message', '')}"
+        if message.get("extract"):
+            text += f" | {message['extract'].strip()[:160]}"
+        errors.setdefault(name or "?", []).append(text)
+    return errors
