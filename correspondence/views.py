@@ -9,6 +9,7 @@ answers ``?format=json`` and ``?format=csv`` and every detail page
 message for the reader (form errors with status 200, or a 400 or 404 page).
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
-from correspondence import charts, cmif, exports, history, tei
+from correspondence import charts, citations, cmif, exports, history, tei
 from correspondence.filters import (
     AgentFilterSet,
     CitedDocumentFilterSet,
@@ -430,8 +431,15 @@ class LetterListView(ListPageMixin, FilterView):
         return context
 
 
+CITATION_FORMATS = {
+    "bibtex": (citations.bibtex, "application/x-bibtex; charset=utf-8", "bib"),
+    "ris": (citations.ris, "application/x-research-info-systems; charset=utf-8", "ris"),
+    "csl": (citations.csl_json, "application/vnd.citationstyles.csl+json; charset=utf-8", "json"),
+}
+
+
 class LetterDetailView(PageMixin, DetailView):
-    formats = ("html", "json")
+    formats = ("html", "json", *CITATION_FORMATS)
     queryset = Letter.objects.published().with_everything()
     context_object_name = "letter"
     template_name = "correspondence/letter_detail.html"
@@ -466,7 +474,17 @@ class LetterDetailView(PageMixin, DetailView):
         if self.format == "json":
             data = exports.letter_detail(self.object, self.absolute, self.previous, self.following)
             return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+        if self.format in CITATION_FORMATS:
+            return self.citation_response()
         return self.render_to_response(self.get_context_data(object=self.object))
+
+    def citation_response(self):
+        write, content_type, extension = CITATION_FORMATS[self.format]
+        data = write(self.object, self.absolute(self.object.get_absolute_url()))
+        body = json.dumps(data, ensure_ascii=False, indent=1) if isinstance(data, list) else data
+        response = HttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{self.object.slug}.{extension}"'
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -488,6 +506,11 @@ class LetterDetailView(PageMixin, DetailView):
                 "next_letter": self.following,
                 "permalink": self.absolute(letter.get_absolute_url()),
                 "change_log": history.public_change_log(letter),
+                "citation_text": citations.citation_text(letter, self.absolute(letter.get_absolute_url())),
+                "json_ld": citations.json_ld(citations.schema_org(letter, self.absolute(letter.get_absolute_url()))),
+                "open_graph": citations.open_graph(
+                    letter.title, letter.summary, self.absolute(letter.get_absolute_url())
+                ),
                 "content_language": letter.language or "fr",
                 "language_name": language_name(letter.language),
             }
@@ -666,6 +689,10 @@ class RecordDetailView(PageMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        permalink = self.absolute(self.object.get_absolute_url())
+        if isinstance(self.object, (Agent, Place)):
+            context["json_ld"] = citations.json_ld(citations.record_schema_org(self.object, permalink))
+            context["open_graph"] = citations.open_graph(str(self.object), self.object.note, permalink, kind="profile")
         context["letter_groups"] = self.groups
         context["letter_total"] = len({entry.letter.pk for _role, _label, entries in self.groups for entry in entries})
         return context
@@ -882,3 +909,9 @@ def letter_tei(request, slug):
     except Letter.DoesNotExist:
         raise NotInArchive(_("No published letter has the identifier “%(slug)s”.") % {"slug": slug}) from None
     return HttpResponse(tei.letter_tei(letter, base_url=site_root(request)), content_type=XML_CONTENT_TYPE)
+
+
+def robots_txt(request):
+    """Crawlers may read the public site, not the admin; the sitemap lists every page."""
+    lines = ["User-agent: *", "Disallow: /admin/", f"Sitemap: {site_root(request)}/sitemap.xml", ""]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")

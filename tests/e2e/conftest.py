@@ -5,8 +5,8 @@ served by pytest-django's ``live_server``, with the seed collection loaded.
 - The browser is Debian's ``/usr/bin/chromium`` (or ``$E2E_BROWSER``), launched
   headless; Playwright never downloads one (no ``playwright install``).
 - Each test gets a fresh database holding ``fixtures/seeds.json`` (live_server
-  needs a transactional database, flushed after every test; the staff groups
-  created by a data migration come back through ``serialized_rollback``).
+  needs a transactional database, flushed after every test) and the staff
+  groups (made by a data migration, so emptied by the flush: see ``site``).
 - axe-core and the Nu HTML checker come from npm (``package.json``; ``npm ci``).
 - Screenshots of every page a test looks at go to ``artifacts/screenshots/``.
 
@@ -134,21 +134,18 @@ class Site:
 
 
 @pytest.fixture
-def site(live_server, settings, django_db_serialized_rollback):
+def site(live_server, settings):
     """The site with the seed collection, as ``./scripts/run`` serves it, and a first recorded version of each letter."""
+    from correspondence.roles import sync_groups
     from correspondence.search import deferred_indexing
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    from django.contrib.auth.models import Group
-    from django.db import connection
+    # The staff groups come from a data migration, and the flush after each transactional test
+    # empties them. serialized_rollback cannot bring them back here: while Playwright's event
+    # loop runs, Django keeps this thread's connection in a context variable, a new wrapper
+    # without the serialized contents. So they are made again, as the migration makes them.
+    sync_groups()
 
-    print(
-        "GROUPS",
-        Group.objects.count(),
-        id(connection),
-        hasattr(connection, "_test_serialized_contents"),
-        connection.connection,
-    )
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Indexing once at the end rather than at each of the 500 saves: 1 s instead of 10.
     with deferred_indexing():
         call_command("loaddata", "seeds", verbosity=0)
