@@ -719,6 +719,7 @@ def fmt(value, digits=1):
 def cmd_report(args):
     results = load_results(args.folder)
     labels = [name.removeprefix("requests-") for name in results if name.startswith("requests-")]
+    labels.sort(key=lambda label: (label != "sqlite", label))
     lines = []
     info = machine()
     pg = next(

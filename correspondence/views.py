@@ -14,7 +14,20 @@ import os
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Exists, F, Func, IntegerField, Max, Min, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import (
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce, Lower, NullIf
 from django.http import (
     FileResponse,
@@ -691,6 +704,7 @@ class RecordDetailView(PageMixin, DetailView):
         context = super().get_context_data(**kwargs)
         permalink = self.absolute(self.object.get_absolute_url())
         if isinstance(self.object, (Agent, Place)):
+            prefetch_related_objects([self.object], "variants")  # read by the page and by its JSON-LD
             context["json_ld"] = citations.json_ld(citations.record_schema_org(self.object, permalink))
             context["open_graph"] = citations.open_graph(str(self.object), self.object.note, permalink, kind="profile")
         context["letter_groups"] = self.groups

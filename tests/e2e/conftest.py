@@ -77,11 +77,20 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, for the screenshots of a failure."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
 def open_page(browser, request):
     """
     ``open_page(locale="en-GB", bypass_csp=False)``: a page in a browser context of its own
-    (its own cookies: a new visitor). Contexts are closed after the test.
+    (its own cookies: a new visitor). Contexts are closed after the test; when it failed,
+    each page is saved as it was to artifacts/screenshots/<test>-failure-<n>.png.
     """
     contexts = []
 
@@ -92,16 +101,26 @@ def open_page(browser, request):
         return context.new_page()
 
     yield open_
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        pages = [page for context in contexts for page in context.pages]
+        for number, page in enumerate(pages, start=1):
+            page.screenshot(path=SCREENSHOTS / f"{screenshot_prefix(request)}-failure-{number}.png", full_page=True)
     for context in contexts:
         context.close()
+
+
+def screenshot_prefix(request):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
 
 
 @pytest.fixture
 def screenshot(request):
     """``screenshot(page, "label")`` saves the whole page to artifacts/screenshots/<test>-<n>-<label>.png."""
-    test = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+    test = screenshot_prefix(request)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob(f"{test}-[0-9][0-9]-*.png"):
+    for old in [*SCREENSHOTS.glob(f"{test}-[0-9][0-9]-*.png"), *SCREENSHOTS.glob(f"{test}-failure-*.png")]:
         old.unlink()
     taken = []
 
