@@ -137,6 +137,27 @@ DATABASES = {
     )
 }
 
+# The cache shared by every app server (facet counts, home page figures). Local memory by default;
+# DJANGO_CACHE_URL=redis://host:6379/0 (install redis), memcached://host:11211 (install pymemcache)
+# or db://table_name (run `manage.py createcachetable`) for several servers.
+def cache_from_url(url):
+    scheme, _, rest = url.partition("://")
+    backends = {
+        "redis": ("django.core.cache.backends.redis.RedisCache", url),
+        "rediss": ("django.core.cache.backends.redis.RedisCache", url),
+        "memcached": ("django.core.cache.backends.memcached.PyMemcacheCache", rest),
+        "db": ("django.core.cache.backends.db.DatabaseCache", rest),
+        "locmem": ("django.core.cache.backends.locmem.LocMemCache", rest),
+        "dummy": ("django.core.cache.backends.dummy.DummyCache", ""),
+    }
+    if scheme not in backends:
+        raise ImproperlyConfigured(f"DJANGO_CACHE_URL: unknown cache {scheme!r}; use one of {sorted(backends)}.")
+    backend, location = backends[scheme]
+    return {"BACKEND": backend, "LOCATION": location, "TIMEOUT": envint("DJANGO_CACHE_TIMEOUT", 300)}
+
+
+CACHES = {"default": cache_from_url(os.environ.get("DJANGO_CACHE_URL") or "locmem://archive")}
+
 # Read replicas (see archive/routers.py): reads go to them, writes to the primary.
 for number, url in enumerate(envlist("DATABASE_REPLICA_URLS", []), start=1):
     DATABASES[f"replica{number}"] = dj_database_url.parse(

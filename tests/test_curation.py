@@ -392,3 +392,9 @@ def test_a_correct_login_still_works_before_the_limit(client, db):
     client.post(login, {"username": "root", "password": "wrong"})
     response = client.post(login, {"username": "root", "password": "the-right-password", "next": "/admin/"})
     assert response.status_code == 302
+
+
+def test_the_admin_home_links_to_the_curation_pages(as_role):
+    page = as_role("viewer").get(reverse("admin:index")).content.decode()
+    assert reverse("admin:correspondence_data_quality") in page
+    assert "status__exact=review" in page

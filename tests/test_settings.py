@@ -113,3 +113,13 @@ def test_production_settings_pass_the_deployment_checklist_without_warnings():
     assert result.returncode == 0, output
     assert "System check identified no issues" in output
     assert "WARNING" not in output
+
+
+def test_cache_url_selects_a_shared_cache_backend():
+    from archive.settings import cache_from_url
+
+    assert cache_from_url("redis://cache:6379/1")["BACKEND"].endswith("RedisCache")
+    assert cache_from_url("memcached://cache:11211")["LOCATION"] == "cache:11211"
+    assert cache_from_url("db://archive_cache")["LOCATION"] == "archive_cache"
+    with pytest.raises(ImproperlyConfigured, match="unknown cache"):
+        cache_from_url("bogus://x")
