@@ -29,7 +29,8 @@ def render_pages():
         response = client.get(url)
         assert response.status_code == 200, url
         body = b"".join(response) if response.streaming else response.content
-        pages[url] = re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", body)
+        body = re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", body)
+        pages[url] = re.sub(rb'nonce="[^"]+"', b"", body)  # a fresh CSP nonce on every response
     return pages
 
 

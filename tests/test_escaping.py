@@ -182,8 +182,27 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="module")
+def hostile_archive(django_db_setup, django_db_blocker):
+    """Built once for the module (it takes a second), and removed afterwards."""
+    with django_db_blocker.unblock():
+        records = build_archive()
+        yield records
+        Letter.objects.filter(slug__in=["hostile-letter", "hostile-reply"]).delete()
+        CitedDocument.objects.filter(slug="hostile-cited").delete()
+        SourceDocument.objects.filter(slug="hostile-source").delete()
+        Place.objects.filter(slug__in=["hostile-city", "hostile-country"]).delete()
+        Agent.objects.filter(slug__in=["hostile-person", "hostile-organisation", "hostile-draft"]).delete()
+        Revision.objects.filter(comment__contains="<script>").delete()
+
+
 @pytest.fixture
-def archive(db):
+def archive(hostile_archive, db):
+    """The hostile archive, in a test transaction of its own."""
+    return hostile_archive
+
+
+def build_archive():
     """One published letter with a reply, every text field of every record hostile."""
     hostile = HostileValues()
     published = PublicationStatus.PUBLISHED
@@ -393,7 +412,6 @@ JSON_URLS = [
     "/letters/hostile-reply/?format=json",
     *(f"{url}?format=json" for url in ENTITY_PAGES),
     *(f"{url}?format=json" for url in LISTS[1:]),
-    "/letters/?" + urlencode({"sender": HOSTILE, "format": "json"}),
 ]
 CSV_URLS = [f"{url}?format=csv" for url in LISTS]
 XML_URLS = [
@@ -471,6 +489,8 @@ def test_the_search_echoes_the_query_escaped(client, archive):
     document = lxml.html.document_fromstring(body)
     assert document.xpath('//input[@name="q"]/@value') == [SEARCH]
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; HYPERLINK" in body
+    found = client.get("/letters/", {"q": SEARCH, "format": "json"}).json()["results"]
+    assert "hostile-letter" in [result["id"] for result in found], "the search should find the hostile letter"
 
 
 def json_strings(data, key=None):
@@ -500,6 +520,15 @@ def test_json_gives_back_every_value_exactly(client, archive, subtests):
                 if is_hostile(text) and key not in EXCERPT_KEYS and text not in stored
             ]
             assert altered == [], "hostile values changed on their way to JSON"
+
+
+def test_json_errors_give_back_what_the_reader_typed_exactly(client, archive):
+    response = client.get("/letters/", {"sender": HOSTILE, "format": "json"})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    (message,) = response.json()["errors"]["sender"]
+    assert HOSTILE in message
 
 
 def test_the_letter_json_carries_every_text_of_the_letter(client, archive):

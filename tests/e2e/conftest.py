@@ -14,12 +14,9 @@ served by pytest-django's ``live_server``, with the seed collection loaded.
 default-jre-headless`` and ``npm ci``.
 """
 
-import json
 import os
 import re
-import shutil
-import subprocess
-import tempfile
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -37,8 +34,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-NU_CHECKER = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 #: What a staff account types on the login page (the test settings hash it with MD5, for speed).
 PASSWORD = "a-long-e2e-test-password"  # noqa: S105
 #: A browser per test would cost seconds; failing fast keeps a broken page from eating the time budget.
@@ -152,25 +147,47 @@ class Site:
         return url.removeprefix(self.base)
 
 
-@pytest.fixture
-def site(live_server, settings):
-    """The site with the seed collection, as ``./scripts/run`` serves it, and a first recorded version of each letter."""
+def load_seed_collection():
+    """The seed collection as ``./scripts/run`` loads it, the staff groups, and a first version of each letter."""
     from correspondence.roles import sync_groups
     from correspondence.search import deferred_indexing
 
-    # The staff groups come from a data migration, and the flush after each transactional test
-    # empties them. serialized_rollback cannot bring them back here: while Playwright's event
-    # loop runs, Django keeps this thread's connection in a context variable, a new wrapper
-    # without the serialized contents. So they are made again, as the migration makes them.
+    # The groups come from a data migration, so the flush after each transactional test empties
+    # them, and serialized_rollback cannot bring them back here: while Playwright's event loop
+    # runs, Django keeps this thread's connection in a context variable, a new wrapper without
+    # the serialized contents. They are made again, as the migration makes them.
     sync_groups()
-
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Indexing once at the end rather than at each of the 500 saves: 1 s instead of 10.
     with deferred_indexing():
         call_command("loaddata", "seeds", verbosity=0)
     # What a deployment runs after loading records outside the admin: without it the first
     # correction made in the admin would have no earlier version to go back to.
     call_command("createinitialrevisions", "correspondence.Letter", comment="Seed collection", verbosity=0)
+
+
+#: The seeded in-memory SQLite database, copied after its first load (SQLite's backup API).
+_seeded_copy = {}
+
+
+@pytest.fixture
+def site(live_server, settings):
+    """The site with the seed collection loaded, in a database of its own for each test."""
+    from django.db import connection
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        # Copying the seeded database back takes milliseconds; loading the seeds again, seconds.
+        connection.ensure_connection()
+        copy = _seeded_copy.get(connection.settings_dict["NAME"])
+        if copy is None:
+            load_seed_collection()
+            copy = sqlite3.connect(":memory:", check_same_thread=False)
+            connection.connection.backup(copy)
+            _seeded_copy[connection.settings_dict["NAME"]] = copy
+        else:
+            copy.backup(connection.connection)
+    else:
+        load_seed_collection()
     return Site(live_server)
 
 
@@ -201,73 +218,3 @@ def log_in(site):
         page.wait_for_url(site.url("/admin/"))
 
     return log_in_
-
-
-# ---------------------------------------------------------------------------
-# Quality tools
-# ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def axe():
-    """``axe(page)``: axe-core's violations on the page as it is now (open it with bypass_csp=True)."""
-    return run_axe
-
-
-@pytest.fixture
-def html_checker():
-    """``html_checker({name: html})``: the Nu HTML checker's errors, ``{name: [message, ...]}``."""
-    return check_html
-
-
-def run_axe(page):
-    """axe-core's violations on the page as it is now (the page's context needs bypass_csp=True)."""
-    _needs(AXE_SCRIPT, "axe-core (npm ci)")
-    page.add_script_tag(path=str(AXE_SCRIPT))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return result["violations"]
-
-
-def describe_axe(violations):
-    lines = []
-    for violation in violations:
-        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']} [{violation['helpUrl']}]")
-        for node in violation["nodes"][:10]:
-            lines.append(f"    {' '.join(map(str, node['target']))}: {node['html'][:200]}")
-            summary = (node.get("failureSummary") or "").replace("\n", " ")
-            if summary:
-                lines.append(f"      {summary[:400]}")
-    return "\n".join(lines)
-
-
-def check_html(documents):
-    """
-    The Nu HTML checker's errors for each document: ``{name: html}`` -> ``{name: [message, ...]}``.
-    One Java process for all of them (each start costs a second or two).
-    """
-    _needs(NU_CHECKER, "The Nu HTML checker (npm ci)")
-    java = shutil.which("java")
-    if java is None:
-        pytest.fail("java is missing: the Nu HTML checker needs it (apt-get install default-jre-headless).")
-    errors = {name: [] for name in documents}
-    with tempfile.TemporaryDirectory() as folder:
-        files = {}
-        for number, (name, html) in enumerate(documents.items()):
-            path = Path(folder) / f"page-{number:02d}.html"
-            path.write_text(html, encoding="utf-8")
-            files[path.name] = name
-        completed = subprocess.run(
-            [java, "-jar", str(NU_CHECKER), "--errors-only", "--format", "json", *sorted(Path(folder).iterdir())],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    report = json.loads(completed.stderr or completed.stdout or '{"messages": []}')
-    for message in report["messages"]:
-        name = files.get(Path(message.get("url", "")).name)
-        where = f"line {message.get('lastLine', '?')}" if "lastLine" in message else "document"
-        text = f"{where}: {message.get('message', '')}"
-        if message.get("extract"):
-            text += f" | {message['extract'].strip()[:160]}"
-        errors.setdefault(name or "?", []).append(text)
-    return errors
