@@ -3,6 +3,8 @@
 import datetime
 import uuid
 
+import pytest
+
 from correspondence.models import (
     Agent,
     Citation,
@@ -79,3 +81,23 @@ def make_citation(letter, cited_document, quote="la résolution 822 (1993)", **f
 
 def make_mention(letter, agent=None, place=None, **fields):
     return Mention.objects.create(letter=letter, agent=agent, place=place, **fields)
+
+
+def load_seeds():
+    """The seed collection, indexed for search once at the end rather than at every row."""
+    from django.core.management import call_command
+
+    from correspondence.search import deferred_indexing
+
+    with deferred_indexing():
+        call_command("loaddata", "seeds", verbosity=0)
+
+
+@pytest.fixture(scope="module")
+def seeded_module(django_db_setup, django_db_blocker):
+    """The seeds loaded once for a module of read-only tests, and removed afterwards."""
+    with django_db_blocker.unblock():
+        load_seeds()
+        yield
+        for model in (Letter, SourceDocument, CitedDocument, Place, Agent):
+            model.objects.all().delete()

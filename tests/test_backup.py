@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from correspondence.models import Agent, CitedDocument, Letter, Place, SourceDocument
+from tests.conftest import load_seeds
 
 PAGES = [
     "/",
@@ -41,7 +42,7 @@ def empty_the_archive():
 
 @pytest.mark.django_db
 def test_a_restored_backup_gives_every_page_identical(tmp_path):
-    call_command("loaddata", "seeds", verbosity=0)
+    load_seeds()
     before = render_pages()
     backup = tmp_path / "archive.json.gz"
     call_command("backup_archive", str(backup), stdout=open("/dev/null", "w"))  # noqa: SIM115

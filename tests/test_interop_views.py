@@ -1,7 +1,6 @@
 """CMIF and TEI through the site: /cmif.xml, ?format=cmif on the list, /letters/<slug>/tei.xml."""
 
 import pytest
-from django.core.management import call_command
 from lxml import etree
 
 from correspondence.cmif import schema_errors
@@ -11,8 +10,8 @@ TEI = "{http://www.tei-c.org/ns/1.0}"
 
 
 @pytest.fixture
-def seeds(db):
-    call_command("loaddata", "seeds", verbosity=0)
+def seeds(seeded_module, db):
+    """The seed collection (loaded once for the module)."""
 
 
 def test_the_whole_archive_is_one_valid_cmif_file(client, seeds):

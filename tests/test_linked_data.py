@@ -4,7 +4,6 @@ import json
 import re
 
 import pytest
-from django.core.management import call_command
 from lxml import etree
 
 from correspondence.models import Letter, PublicationStatus
@@ -15,8 +14,8 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture
-def seeds(db):
-    call_command("loaddata", "seeds", verbosity=0)
+def seeds(seeded_module, db):
+    """The seed collection (loaded once for the module)."""
 
 
 def test_bibtex_download_names_author_title_date_and_permalink(client, seeds):
