@@ -273,13 +273,20 @@ class time_limit:
     def __init__(self, seconds):
         self.seconds = seconds
         self.timer = None
+        self.fired = False
 
     def __enter__(self):
         from django.db import connection
 
         connection.ensure_connection()
         if connection.vendor == "sqlite":
-            self.timer = threading.Timer(self.seconds, connection.connection.interrupt)
+            sqlite_connection = connection.connection
+
+            def interrupt():
+                self.fired = True
+                sqlite_connection.interrupt()
+
+            self.timer = threading.Timer(self.seconds, interrupt)
             self.timer.start()
         return self
 
@@ -322,14 +329,22 @@ def measure(call, runs, warmups, budget, limit):
 
     figures = {"timed_out": False, "error": None}
     started = time.perf_counter()
+    limiter = time_limit(limit)
     try:
-        with time_limit(limit), CaptureQueriesContext(connection) as context:
+        with limiter, CaptureQueriesContext(connection) as context:
             figures["result"] = call()
     except TimedOut:
         figures["timed_out"] = True
     except Exception as error:  # noqa: BLE001 -- a page that fails is reported and the others still measured
         figures["error"] = f"{type(error).__name__}: {error}"[:300]
     figures["first_ms"] = (time.perf_counter() - started) * 1000
+    status = (figures.get("result") or (None,))[0]
+    if status is not None and status != 200:
+        # The site turns a stopped query into a 503 page (archive.health): the time limit, or a failure.
+        if limiter.fired or figures["first_ms"] >= limit * 1000 * 0.95:
+            figures["timed_out"] = True
+        else:
+            figures["error"] = f"status {status}"
     queries = context.captured_queries
     slowest = max(queries, key=lambda query: float(query["time"]), default=None)
     figures.update(
@@ -614,7 +629,12 @@ def cmd_load(args):
     if measured.exists():
         rows = json.loads(measured.read_text())["rows"]
         timed_out = {
-            row["key"] for row in rows if row["timed_out"] or row.get("error") or (row["median_ms"] or 0) > args.slowest
+            row["key"]
+            for row in rows
+            if row["timed_out"]
+            or row.get("error")
+            or row["status"] not in (None, 200)
+            or (row["median_ms"] or 0) > args.slowest
         }
     mix = [(key, url) for key, _label, url in request_list(t) if key != "export_csv" and key not in timed_out]
     urls = [url for _key, url in mix]
@@ -753,7 +773,7 @@ def cmd_report(args):
         cells = [row["label"]]
         for label in labels:
             other = requests[label].get(key, {})
-            if other.get("timed_out"):
+            if other.get("timed_out") or other.get("status") == 503:
                 cells += [f"> {other['first_ms'] / 1000:.0f} s (stopped)", "–", str(other.get("queries", "–"))]
             elif other.get("error"):
                 cells += ["failed", "–", "–"]

@@ -18,7 +18,8 @@ Then every public output is fetched and checked for what it must do with it:
 * JSON: parses, and gives back the exact string;
 * CSV: parses, and a cell a spreadsheet would run as a formula (leading =, +,
   -, @, tab or carriage return) starts with an apostrophe;
-* XML (TEI, CMIF): parses with lxml, and the text holds the exact string.
+* XML (TEI, CMIF, Atom feeds, the sitemap): parses with lxml, and the text
+  holds the exact string; what an Atom feed marks as HTML is escaped HTML.
 """
 
 import csv
@@ -264,11 +265,18 @@ def build_archive():
             create(
                 Participation,
                 **hostile.fields(
-                    Participation, f"participation.{role}", letter=letter, agent=agent, role=role, on_behalf_of=on_behalf_of
+                    Participation,
+                    f"participation.{role}",
+                    letter=letter,
+                    agent=agent,
+                    role=role,
+                    on_behalf_of=on_behalf_of,
                 ),
             )
         paragraphs = [
-            create(Paragraph, **hostile.fields(Paragraph, f"paragraph.{kind}", letter=letter, position=position, kind=kind))
+            create(
+                Paragraph, **hostile.fields(Paragraph, f"paragraph.{kind}", letter=letter, position=position, kind=kind)
+            )
             for position, kind in enumerate(Paragraph.Kind.values, start=1)
         ]
         body = next(paragraph for paragraph in paragraphs if paragraph.kind == Paragraph.Kind.BODY)
@@ -306,11 +314,15 @@ def build_archive():
     )
     create(
         Participation,
-        **hostile.fields(Participation, "reply.sender", letter=reply, agent=organisation, role=Participation.Role.SENDER),
+        **hostile.fields(
+            Participation, "reply.sender", letter=reply, agent=organisation, role=Participation.Role.SENDER
+        ),
     )
     create(
         Participation,
-        **hostile.fields(Participation, "reply.recipient", letter=reply, agent=person, role=Participation.Role.RECIPIENT),
+        **hostile.fields(
+            Participation, "reply.recipient", letter=reply, agent=person, role=Participation.Role.RECIPIENT
+        ),
     )
     create(Paragraph, **hostile.fields(Paragraph, "reply.paragraph", letter=reply, position=1))
 
@@ -421,6 +433,13 @@ XML_URLS = [
     "/letters/?format=cmif",
     "/letters/?" + urlencode({"q": "HYPERLINK", "format": "cmif"}),
 ]
+FEED_URLS = [
+    "/feeds/letters.atom",
+    "/feeds/people/hostile-person.atom",
+    "/feeds/people/hostile-organisation.atom",
+    "/feeds/cited/hostile-cited.atom",
+]
+ATOM = "{http://www.w3.org/2005/Atom}"
 #: JSON keys whose text is an excerpt of the records, not a field of one.
 EXCERPT_KEYS = {"search_snippet"}
 
@@ -704,6 +723,53 @@ def test_the_cmif_holds_every_text_exactly(client, archive, url):
     ]
     missing = [value for value in expected if not any(value in text for text in strings)]
     assert missing == []
+
+
+def test_the_sitemap_parses(client, archive):
+    response = client.get("/sitemap.xml")
+    assert response.status_code == 200
+    root = etree.fromstring(response.content)
+    assert any("hostile-letter" in text for text in xml_strings(root))
+
+
+def feed_entries(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["X-Content-Type-Options"] == "nosniff"
+    return etree.fromstring(response.content)
+
+
+def test_feeds_parse_and_hold_every_text_exactly(client, archive, subtests):
+    letter, reply = archive["letter"], archive["reply"]
+    expected = {
+        "/feeds/letters.atom": [letter.title, reply.title],
+        "/feeds/people/hostile-person.atom": [letter.title, archive["person"].name],
+        "/feeds/people/hostile-organisation.atom": [letter.title, archive["organisation"].name],
+        "/feeds/cited/hostile-cited.atom": [letter.title, archive["cited"].title],
+    }
+    for url in FEED_URLS:
+        with subtests.test(url=url):
+            strings = xml_strings(feed_entries(client, url))
+            assert [value for value in expected[url] if not any(value in text for text in strings)] == []
+
+
+def test_feed_entries_marked_as_html_are_escaped_html(client, archive, subtests):
+    """
+    Atom's ``type="html"`` (and ``xhtml``) tells a feed reader to render the text
+    as HTML: a letter's summary there must be HTML-escaped text, so that a reader
+    shows ``<script>`` rather than runs it, and shows the summary as written.
+    """
+    summaries = {archive["letter"].summary, archive["reply"].summary}
+    for url in FEED_URLS:
+        with subtests.test(url=url):
+            root = feed_entries(client, url)
+            for element in root.iter(f"{ATOM}summary", f"{ATOM}content", f"{ATOM}title", f"{ATOM}subtitle"):
+                if element.get("type") not in ("html", "xhtml"):
+                    continue
+                markup = element.text or ""
+                assert html_problems(f"<div>{markup}</div>") == [], f"<{etree.QName(element).localname}> {markup!r}"
+                if element.tag == f"{ATOM}summary":
+                    assert page_text(f"<div>{markup}</div>") in {squeeze(summary) for summary in summaries}
 
 
 # ---------------------------------------------------------------------------

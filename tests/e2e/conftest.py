@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 #: What a staff account types on the login page (the test settings hash it with MD5, for speed).
 PASSWORD = "a-long-e2e-test-password"  # noqa: S105
-#: A browser per test would cost seconds; failing fast keeps a broken page from eating the time budget.
+#: Playwright waits 30 s by default; a page that is broken fails faster and leaves the time budget to the others.
 TIMEOUT_MS = 10_000
 
 
@@ -50,9 +50,13 @@ def _needs(path, what):
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium, headless, for all the tests of this folder."""
+    """
+    Debian's Chromium, headless, for the tests of a module. Not "package": tests/e2e is no
+    package, so that would keep the browser, its event loop and the environment variable
+    below until the end of the whole session, past the other tests.
+    """
     _needs(BROWSER, "Chromium (apt-get install chromium, or set E2E_BROWSER)")
     from playwright.sync_api import sync_playwright
 
