@@ -137,6 +137,7 @@ DATABASES = {
     )
 }
 
+
 # The cache shared by every app server (facet counts, home page figures). Local memory by default;
 # DJANGO_CACHE_URL=redis://host:6379/0 (install redis), memcached://host:11211 (install pymemcache)
 # or db://table_name (run `manage.py createcachetable`) for several servers.
