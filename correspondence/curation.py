@@ -68,6 +68,12 @@ class CurationMixin(VersionAdmin):
     actions = ["publish_selected", "unpublish_selected"]
     history_latest_first = True
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if not any("change_reason" in options.get("fields", ()) for _name, options in fieldsets):
+            fieldsets.append((gettext_lazy("Reason for this change"), {"fields": ["change_reason"]}))
+        return fieldsets
+
     # Permissions ---------------------------------------------------------------------------
 
     def has_publish_permission(self, request, obj=None):
@@ -202,6 +208,7 @@ class CurationMixin(VersionAdmin):
             **self.admin_site.each_context(request),
             "title": _("History: %s") % obj,
             "opts": self.model._meta,
+            "module_name": str(self.model._meta.verbose_name_plural).capitalize(),
             "object": obj,
             "entries": entries,
             "can_revert": self.has_change_permission(request, obj),

@@ -773,6 +773,67 @@ def test_feed_entries_marked_as_html_are_escaped_html(client, archive, subtests)
 
 
 # ---------------------------------------------------------------------------
+# Characters XML cannot carry
+# ---------------------------------------------------------------------------
+
+#: C0 control characters other than tab, LF and CR: XML 1.0 has no way to write them. A form feed or a
+#: vertical tab comes with text copied from a PDF; nothing stops one at the admin or the JSON import.
+CONTROL_CHARACTERS = "\x0c\x0b\x01\x1f"
+
+
+@pytest.fixture
+def letter_with_control_characters(db):
+    agent = create(Agent, slug="control-agent", name=f"Anders{CONTROL_CHARACTERS}Knape")
+    cited = create(CitedDocument, slug="control-cited", title=f"Résolution{CONTROL_CHARACTERS}822")
+    letter = create(
+        Letter,
+        slug="control-letter",
+        status=PublicationStatus.PUBLISHED,
+        date_from=datetime.date(2020, 10, 20),
+        date_to=datetime.date(2020, 10, 20),
+        title=f"Lettre{CONTROL_CHARACTERS}page",
+        summary=f"Résumé{CONTROL_CHARACTERS}suite",
+        date_as_written=f"20{CONTROL_CHARACTERS}octobre 2020",
+        place_as_written=f"Gandja{CONTROL_CHARACTERS}",
+    )
+    create(Participation, letter=letter, agent=agent, role=Participation.Role.SENDER)
+    create(Paragraph, letter=letter, position=1, text=f"Monsieur{CONTROL_CHARACTERS}le Président,")
+    create(Citation, letter=letter, cited_document=cited, quote=f"la résolution{CONTROL_CHARACTERS}822")
+    return letter
+
+
+def test_control_characters_in_the_text_never_break_an_output(client, letter_with_control_characters, subtests):
+    """
+    Every output answers, and every XML output parses: a control character is
+    dropped or replaced on the way out, never a 500 for the whole CMIF file.
+    """
+    xml = [
+        "/letters/control-letter/tei.xml",
+        "/cmif.xml",
+        "/letters/?format=cmif",
+        "/feeds/letters.atom",
+        "/feeds/people/control-agent.atom",
+        "/feeds/cited/control-cited.atom",
+    ]
+    other = [
+        "/",
+        "/letters/",
+        "/letters/?format=json",
+        "/letters/?format=csv",
+        "/letters/control-letter/",
+        "/letters/control-letter/?format=json",
+        "/people/control-agent/",
+        "/cited/control-cited/",
+    ]
+    for url in xml + other:
+        with subtests.test(url=url):
+            response = client.get(url)
+            assert response.status_code == 200
+            if url in xml:
+                etree.fromstring(response.content)
+
+
+# ---------------------------------------------------------------------------
 # The admin
 # ---------------------------------------------------------------------------
 
