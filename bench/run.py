@@ -27,6 +27,7 @@ import os
 import platform
 import re
 import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -390,6 +391,7 @@ def cmd_requests(args):
     client = Client()
     rows = []
     load_before = os.getloadavg()
+    wanted = set(args.only or ())
 
     def page(url):
         def call():
@@ -413,6 +415,8 @@ def cmd_requests(args):
         print(f"[{args.label}] {row['label']:<58} {figures}", flush=True)
 
     for key, label, url in request_list(t):
+        if wanted and key not in wanted:
+            continue
         figures = measure(page(url), args.runs, args.warmups, args.budget, args.limit)
         status, size = figures.pop("result", (None, None))
         row = {"key": key, "label": label, "url": url, "status": status, "bytes": size, **figures}
@@ -423,7 +427,9 @@ def cmd_requests(args):
         def call():
             filterset = LetterFilterSet(data=QueryDict(""), queryset=Letter.objects.published().with_people())
             filterset.errors  # noqa: B018 -- validates, as the view does before counting
-            return [len(filterset.facet(name)) for name in names], 0
+            for name in names:
+                filterset.facet(name)
+            return None, None  # no HTTP status, no body
 
         return call
 
@@ -431,6 +437,8 @@ def cmd_requests(args):
         ("facets_two", "facets: sender + place of writing (in-process)", ("sender", "place_written")),
         ("facets_all", f"facets: all {len(LetterFilterSet.FACETS)} of the list (in-process)", LetterFilterSet.FACETS),
     ):
+        if wanted and key not in wanted:
+            continue
         figures = measure(facets(names), args.runs, args.warmups, args.budget, args.limit)
         figures.pop("result", None)
         row = {"key": key, "label": label, "url": None, "status": None, "bytes": None, **figures}
@@ -451,6 +459,14 @@ def cmd_requests(args):
                 "plan": explain(connection, row["slowest_query"]["sql"]),
             }
         )
+    path = Path(args.results) / f"requests-{args.label}.json"
+    if wanted and path.exists():
+        # Re-measured rows replace their old figures; the others and their plans are kept.
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        measured = {row["key"]: row for row in rows}
+        rows = [measured.pop(row["key"], row) for row in previous["rows"]] + list(measured.values())
+        plans = [plan for plan in previous["plans"] if plan["key"] not in wanted] + plans
+        load_before = previous["load_average_before"]
     data = {
         "label": args.label,
         "targets": t,
@@ -601,8 +617,9 @@ def load_client(port, urls, total, concurrency, seconds):
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(seconds + 120)
+    give_up = time.monotonic() + seconds + 120
+    while any(thread.is_alive() for thread in threads) and time.monotonic() < give_up:
+        time.sleep(0.2)  # in the main thread: Ctrl-C and SIGTERM get through
     elapsed = time.perf_counter() - started
     return {
         "requests": len(latencies),
@@ -656,6 +673,8 @@ def cmd_load(args):
         str(ROOT),
     ]
     server = subprocess.Popen(command, env=environment, cwd=ROOT)  # noqa: S603
+    # A SIGTERM (scripts/bench stopped) must still stop gunicorn: make it an exception, so finally runs.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     results = []
     try:
         if not wait_for(port, server):
@@ -858,6 +877,7 @@ def main(argv=None):
     requests.add_argument("--budget", type=float, default=40.0, help="Seconds per page at most (fewer runs if slow).")
     requests.add_argument("--limit", type=float, default=60.0, help="Stop a page whose SQL runs longer than this.")
     requests.add_argument("--explain", type=int, default=6, help="Plans of the slowest N pages.")
+    requests.add_argument("--only", nargs="+", metavar="KEY", help="Measure these rows again (e.g. facets_two).")
 
     memory = commands.add_parser("csv-memory", help="Memory while streaming the whole archive as CSV.")
 

@@ -7,6 +7,7 @@ from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from .models import Agent, CitedDocument, Letter
@@ -32,7 +33,8 @@ class LatestLettersFeed(Feed):
         return letter.title
 
     def item_description(self, letter):
-        return letter.summary or letter.title
+        # Atom readers read the summary as HTML: escape the archive's text so that it stays text.
+        return escape(letter.summary or letter.title)
 
     def item_link(self, letter):
         return letter.get_absolute_url()
