@@ -70,6 +70,7 @@ from django.utils.translation import gettext as _
 from lxml import etree
 
 from correspondence.models import Letter, Participation, PublicationStatus, fold, span_for_precision
+from correspondence.xmltext import xml_text
 
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -303,9 +304,9 @@ def _tei(tag, parent=None, text=None, **attributes):
     else:
         element = etree.SubElement(parent, TEI + tag)
     for name, value in attributes.items():
-        element.set(XML_ID if name == "xml_id" else name, value)
+        element.set(XML_ID if name == "xml_id" else name, xml_text(value))
     if text:
-        element.text = text
+        element.text = xml_text(text)
     return element
 
 
@@ -330,7 +331,7 @@ def source_xml_id(source):
 def source_bibl(source, *, base_url):
     """The ``bibl`` of a source document: title, symbol, link to its page."""
     bibl = _tei("bibl", type="online", xml_id=source_xml_id(source))
-    bibl.text = source.title + " "
+    bibl.text = xml_text(source.title) + " "
     if source.symbol:
         _tei("ref", bibl, source.symbol, type="symbol").tail = " "
     url = absolute_url(base_url, source)

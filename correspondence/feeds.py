@@ -11,12 +11,25 @@ from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from .models import Agent, CitedDocument, Letter
+from .xmltext import ExactXMLGenerator
 
 FEED_LENGTH = 50
 
 
+class ArchiveAtomFeed(Atom1Feed):
+    """Atom that keeps the archive's text exactly (see :mod:`correspondence.xmltext`)."""
+
+    def write(self, outfile, encoding):
+        handler = ExactXMLGenerator(outfile, encoding, short_empty_elements=True)
+        handler.startDocument()
+        handler.startElement("feed", self.root_attributes())
+        self.add_root_elements(handler)
+        self.write_items(handler)
+        handler.endElement("feed")
+
+
 class LatestLettersFeed(Feed):
-    feed_type = Atom1Feed
+    feed_type = ArchiveAtomFeed
     title = _("Diplomatic correspondence archive: newly published letters")
     subtitle = _("Letters as they are published in the archive, newest first.")
 

@@ -48,6 +48,7 @@ from correspondence.cmif import (
 )
 from correspondence.exports import sorted_footnotes
 from correspondence.models import Paragraph
+from correspondence.xmltext import xml_text
 
 TEI = f"{{{TEI_NS}}}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -59,9 +60,9 @@ CLOSER_KINDS = {Kind.CLOSING, Kind.SIGNATURE}
 def _el(parent, tag, text=None, **attributes):
     element = etree.SubElement(parent, TEI + tag)
     for name, value in attributes.items():
-        element.set(XML_ID if name == "xml_id" else name, value)
+        element.set(XML_ID if name == "xml_id" else name, xml_text(value))
     if text:
-        element.text = text
+        element.text = xml_text(text)
     return element
 
 
@@ -74,10 +75,11 @@ def _lines(element, text):
     _append_text(element, first)
     for line in rest:
         _append_text(element, "\n")
-        _el(element, "lb").tail = line
+        _el(element, "lb").tail = xml_text(line)
 
 
 def _append_text(element, text):
+    text = xml_text(text)
     if len(element):
         element[-1].tail = (element[-1].tail or "") + text
     else:

@@ -476,7 +476,7 @@ def test_the_home_page_says_what_the_archive_holds(client, correspondence):
     html = response.content.decode()
     assert response.context["counts"]["letters"] == 3
     assert response.context["span"] == {"earliest": datetime.date(2020, 10, 20), "latest": datetime.date(2021, 2, 22)}
-    assert '<form class="search-box" action="/letters/" method="get" role="search">' in html
+    assert '<form class="search-box" action="/letters/" method="get" role="search" aria-label=' in html
     assert '<a href="/sources/dossier/" lang="fr">Dossier d&#x27;information</a>' in html
     assert [letter.slug for letter in response.context["latest_letters"]] == [
         "annexe-rapport",
