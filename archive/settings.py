@@ -158,6 +158,9 @@ def cache_from_url(url):
 
 
 CACHES = {"default": cache_from_url(os.environ.get("DJANGO_CACHE_URL") or "locmem://archive")}
+# Facet counts, charts and result counts are cached per archive generation (correspondence/state.py):
+# a change makes them stale at once; this bounds how long one made without signals could last.
+SUMMARY_CACHE_SECONDS = envint("SUMMARY_CACHE_SECONDS", 600)
 
 # Read replicas (see archive/routers.py): reads go to them, writes to the primary.
 for number, url in enumerate(envlist("DATABASE_REPLICA_URLS", []), start=1):

@@ -12,6 +12,10 @@ class CorrespondenceConfig(AppConfig):
 
         search.connect_signals()
 
+        from correspondence import state
+
+        state.connect_signals()
+
         from correspondence import history
 
         history.register_models()

@@ -363,6 +363,26 @@ class LetterFilterSet(django_filters.FilterSet):
             queryset = self.filters["sort"].filter(queryset, cleaned.get("sort"))
         return queryset
 
+    def cache_parts(self, excluded=("sort",)):
+        """
+        The valid filters as plain values (identifiers, dates, words), for the
+        key of what is cached about these results: two URLs that filter alike
+        share it, whatever order or spelling their query strings have.
+        """
+        self.is_valid()
+        cleaned = getattr(self.form, "cleaned_data", {})
+        return {
+            name: getattr(value, "slug", str(value))
+            for name, value in sorted(cleaned.items())
+            if name not in excluded and value not in (None, "", [])
+        }
+
+    def cached_facets(self, request=None):
+        """:meth:`facets`, cached for the archive's generation (see ``correspondence.state``)."""
+        from correspondence.state import cached
+
+        return cached("facets", self.cache_parts(), self.facets, request=request)
+
     @property
     def searching(self):
         return bool(self.form.is_valid() and self.form.cleaned_data.get("q"))
@@ -385,51 +405,56 @@ class LetterFilterSet(django_filters.FilterSet):
             condition = Q(participations__agent__status=PUBLISHED)
             if name != "participant":
                 condition &= Q(participations__role=self.filters[name].role)
-            rows = (
+            rows = top(
                 letters.filter(condition)
                 .values("participations__agent__slug", "participations__agent__name")
-                .annotate(n=count)
+                .annotate(n=count),
+                "participations__agent__name",
             )
             options = [
                 (row["participations__agent__slug"], row["participations__agent__name"], row["n"]) for row in rows
             ]
         elif name == "place_written":
-            rows = (
+            rows = top(
                 letters.filter(place_written__status=PUBLISHED)
                 .values("place_written__slug", "place_written__name")
-                .annotate(n=count)
+                .annotate(n=count),
+                "place_written__name",
             )
             options = [(row["place_written__slug"], row["place_written__name"], row["n"]) for row in rows]
         elif name == "place_mentioned":
-            rows = (
+            rows = top(
                 letters.filter(mentions__place__status=PUBLISHED)
                 .values("mentions__place__slug", "mentions__place__name")
-                .annotate(n=count)
+                .annotate(n=count),
+                "mentions__place__name",
             )
             options = [(row["mentions__place__slug"], row["mentions__place__name"], row["n"]) for row in rows]
         elif name == "cited":
-            rows = (
+            rows = top(
                 letters.filter(citations__cited_document__status=PUBLISHED)
                 .values("citations__cited_document__slug", "citations__cited_document__title")
-                .annotate(n=count)
+                .annotate(n=count),
+                "citations__cited_document__title",
             )
             options = [
                 (row["citations__cited_document__slug"], row["citations__cited_document__title"], row["n"])
                 for row in rows
             ]
         elif name == "source":
-            rows = (
+            rows = top(
                 letters.filter(source__status=PUBLISHED)
                 .values("source__slug", "source__title", "source__symbol")
-                .annotate(n=count)
+                .annotate(n=count),
+                "source__title",
             )
             options = [(row["source__slug"], row["source__symbol"] or row["source__title"], row["n"]) for row in rows]
         elif name == "kind":
             labels = dict(Letter.Kind.choices)
-            rows = letters.values("kind").annotate(n=count)
+            rows = top(letters.values("kind").annotate(n=count), "kind")
             options = [(row["kind"], labels.get(row["kind"], row["kind"]), row["n"]) for row in rows]
         elif name == "language":
-            rows = letters.values("language").annotate(n=count)
+            rows = top(letters.values("language").annotate(n=count), "language")
             options = [(row["language"], language_name(row["language"]), row["n"]) for row in rows]
         else:  # pragma: no cover - FACETS and this method go together
             raise ValueError(name)
@@ -456,6 +481,16 @@ class LetterFilterSet(django_filters.FilterSet):
         if isinstance(value, SourceDocument):
             return value.symbol or value.title
         return str(value)
+
+
+#: Options listed per facet: the most frequent ones in the current results (and the selected one). A
+#: select of 48,000 sources helps nobody and weighs megabytes; the index pages list every record.
+FACET_LIMIT = 30
+
+
+def top(rows, label):
+    """The ``FACET_LIMIT`` largest groups of ``rows``, counted in the database."""
+    return rows.order_by("-n", label)[:FACET_LIMIT]
 
 
 @dataclass

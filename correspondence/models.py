@@ -1122,3 +1122,6 @@ class LetterFullTextRow(models.Model):
 
     def __str__(self):
         return str(self.pk)
+
+
+from correspondence.state import ArchiveState  # noqa: E402, F401  (registered with the app's models)

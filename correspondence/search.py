@@ -419,6 +419,10 @@ def index_letters(letter_ids, registry=global_apps):
     """
     LetterSearchText = registry.get_model("correspondence", "LetterSearchText")
     ids = sorted({pk for pk in letter_ids if pk is not None})
+    if registry is global_apps and ids:
+        from correspondence.state import bump
+
+        bump()  # written in bulk, without signals: cached summaries are out of date
     for batch in batched(ids, BATCH_SIZE):
         gathered = _gather(batch, registry)
         existing = {

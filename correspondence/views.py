@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import (
+    Count,
     Exists,
     F,
     Func,
@@ -38,6 +39,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, TemplateView
@@ -64,6 +66,7 @@ from correspondence.models import (
     PublicationStatus,
     SourceDocument,
 )
+from correspondence.state import cache_key, cached, request_generation
 
 # ---------------------------------------------------------------------------
 # Error pages
@@ -169,8 +172,15 @@ class ListPageMixin(PageMixin):
 
     # -- pagination ---------------------------------------------------------
 
+    def result_count(self, queryset):
+        """The number of results (``None``: let the paginator count)."""
+        return None
+
     def paginate_queryset(self, queryset, page_size):
         paginator = self.get_paginator(queryset, page_size, allow_empty_first_page=True)
+        count = self.result_count(queryset)
+        if count is not None:
+            paginator.count = count  # a cached_property: the paginator does not count again
         raw = self.request.GET.get("page") or "1"
         if raw == "last":
             number = paginator.num_pages
@@ -190,7 +200,12 @@ class ListPageMixin(PageMixin):
         if self.page_error:
             return (paginator, None, [], False)
         page = paginator.page(number)
+        page.object_list = self.page_rows(page)
         return (paginator, page, page.object_list, page.has_other_pages())
+
+    def page_rows(self, page):
+        """The records of this page (a queryset, evaluated by whoever reads it)."""
+        return page.object_list
 
     # -- data formats -------------------------------------------------------
 
@@ -351,25 +366,44 @@ class HomeView(PageMixin, TemplateView):
         "transcribed from published documents, with their senders, recipients, places and cited documents."
     )
     latest_count = 5
+    #: Sources listed on the home page (the largest, when there are more); the index lists them all.
+    sources_count = 10
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context.update(cached("home", {}, self.summary, request=self.request))
+        context["latest_letters"] = (
+            Letter.objects.published().with_people().order_by("-date_from", "-date_to", "slug")[: self.latest_count]
+        )
+        return context
+
+    def summary(self):
+        """What the archive holds: counts, date span, the largest sources (cached per generation)."""
         letters = Letter.objects.published()
-        context["span"] = letters.aggregate(earliest=Min("date_from"), latest=Max("date_to"))
-        context["counts"] = {
+        sources = SourceDocument.objects.published()
+        counts = {
             "letters": letters.count(),
             "people": Agent.objects.published().people().count(),
             "organisations": Agent.objects.published().organisations().count(),
             "places": Place.objects.published().count(),
             "cited": CitedDocument.objects.published().count(),
+            "sources": sources.count(),
         }
-        context["sources"] = (
-            SourceDocument.objects.published().select_related("issuing_body").annotate(letter_count=items_count())
-        )
-        context["latest_letters"] = letters.with_people().order_by("-date_from", "-date_to", "slug")[
-            : self.latest_count
-        ]
-        return context
+        if counts["sources"] > self.sources_count:
+            # The sources with the most published items, in one grouped query over the letters.
+            largest = (
+                letters.filter(source__status=PublicationStatus.PUBLISHED, source__merged_into=None)
+                .values("source")
+                .annotate(n=Count("pk"))
+                .order_by("-n", "source")
+                .values_list("source", flat=True)[: self.sources_count]
+            )
+            sources = sources.filter(pk__in=list(largest))
+        return {
+            "span": letters.aggregate(earliest=Min("date_from"), latest=Max("date_to")),
+            "counts": counts,
+            "sources": list(sources.select_related("issuing_body").annotate(letter_count=items_count())),
+        }
 
 
 # ---------------------------------------------------------------------------
@@ -427,7 +461,7 @@ class LetterListView(ListPageMixin, FilterView):
         context = super().get_context_data(**kwargs)
         filterset = self.filterset
         context["searching"] = filterset.searching
-        context["facets"] = filterset.facets()
+        context["facets"] = filterset.cached_facets(self.request)
         sort = filterset.form.cleaned_data.get("sort") if filterset.is_valid() else None
         context["sort_value"] = sort[0] if sort else ("relevance" if filterset.searching else "date")
         context["sort_options"] = [
@@ -438,10 +472,29 @@ class LetterListView(ListPageMixin, FilterView):
         context["clear_url"] = self.request.path
         context["data_links"] = {**context.get("data_links", {}), "cmif": self.format_url("cmif")}
         letters = self.object_list
-        context["timeline"] = charts.timeline_data(letters)
-        context["network"] = charts.network_data(letters)
-        context["letter_map"] = charts.map_data(letters)
+        # Drawn only when the template's fragment cache has not got them for these filters and this generation.
+        context["charts_key"] = cache_key("charts", self.filterset.cache_parts(), request_generation(self.request))
+        context["charts_timeout"] = settings.SUMMARY_CACHE_SECONDS
+        context["timeline"] = SimpleLazyObject(lambda: charts.timeline_data(letters))
+        context["network"] = SimpleLazyObject(lambda: charts.network_data(letters))
+        context["letter_map"] = SimpleLazyObject(lambda: charts.map_data(letters))
         return context
+
+    def result_count(self, queryset):
+        if not self.filterset.is_valid():
+            return None
+        return cached("count", self.filterset.cache_parts(), queryset.count, request=self.request)
+
+    def page_rows(self, page):
+        """
+        The letters of the page, with their people, rank and snippet, cached
+        for the archive's generation: ranking every letter that holds a
+        common word is the costliest query of the archive.
+        """
+        if self.format != "html" or not self.filterset.is_valid():
+            return page.object_list
+        parts = {**self.filterset.cache_parts(excluded=()), "page": page.number}
+        return cached("rows", parts, lambda: list(page.object_list), request=self.request)
 
 
 CITATION_FORMATS = {

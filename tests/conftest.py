@@ -101,3 +101,17 @@ def seeded_module(django_db_setup, django_db_blocker):
         yield
         for model in (Letter, SourceDocument, CitedDocument, Place, Agent):
             model.objects.all().delete()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """
+    Each test starts with an empty cache. Cached summaries are keyed by the
+    archive's generation, kept in the database: a test's rolled-back
+    transaction takes its generation back, and the next test may reach the
+    same number with other data.
+    """
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -349,7 +349,8 @@ def test_the_list_runs_as_many_queries_for_ten_letters_as_for_one(client):
 
 
 #: count, page of letters, participations, and one query per facet (9).
-LIST_QUERIES = 16  # 12 for the list and its facets, 4 for the timeline, network and map
+#: 1 for the archive's generation, 12 for the list and its facets, 4 for the timeline, network and map.
+LIST_QUERIES = 17
 
 
 def test_the_list_page_query_count_is_pinned(client, django_assert_num_queries):
@@ -362,6 +363,57 @@ def test_a_filter_by_slug_adds_one_query_to_look_the_record_up(client, django_as
     populate(10)
     with django_assert_num_queries(LIST_QUERIES + 1):
         client.get("/letters/?source=dossier-10")
+
+
+def test_the_same_list_again_costs_one_query(client, django_assert_num_queries):
+    """Facets, charts, the count and the page's rows come from the cache: only the generation is read."""
+    populate(10)
+    first = client.get("/letters/?sort=-date&source=dossier-10")
+    with django_assert_num_queries(2):  # the generation, and the source named in the query string
+        again = client.get("/letters/?source=dossier-10&sort=-date")
+    assert sorted(slugs(again)) == sorted(f"q-10-{number}" for number in range(10))
+    assert slugs(again) == slugs(first)
+    assert again.content.count(b"<option") == first.content.count(b"<option")
+    assert again.context["paginator"].count == 10
+
+
+def test_a_change_is_in_the_cached_list_at_once(client):
+    populate(3)
+    before = client.get("/letters/")
+    assert before.context["paginator"].count == 3
+    letter = make_published_letter("Lettre nouvelle", slug="nouvelle")
+    make_participation(letter, make_agent("Nouvel auteur", slug="nouvel-auteur"), SENDER)
+    after = client.get("/letters/")
+    assert after.context["paginator"].count == 4
+    assert "nouvelle" in slugs(after)
+    assert "nouvel-auteur" in [option.value for option in after.context["facets"]["sender"]]
+    assert b"Nouvel auteur" in after.content  # in the network chart and its table, drawn again
+    letter.status = PublicationStatus.DRAFT
+    letter.save()
+    assert client.get("/letters/").context["paginator"].count == 3
+
+
+def test_a_bulk_write_that_reindexes_is_in_the_cached_list_at_once(client):
+    """Imports write with bulk_create (no signals) and index the letters once at the end."""
+    from correspondence.search import index_letters
+
+    populate(2)
+    assert client.get("/letters/").context["paginator"].count == 2
+    created = Letter.objects.bulk_create(
+        [
+            Letter(
+                slug=f"bulk-{number}",
+                title=f"Lettre {number}",
+                status=PublicationStatus.PUBLISHED,
+                date_from=datetime.date(2020, 1, 1),
+                date_to=datetime.date(2020, 1, 1),
+            )
+            for number in range(3)
+        ]
+    )
+    index_letters([letter.pk for letter in created])
+    assert client.get("/letters/").context["paginator"].count == 5
+    assert client.get("/").context["counts"]["letters"] == 5
 
 
 # -- search ----------------------------------------------------------------------------
@@ -486,8 +538,8 @@ def test_the_home_page_says_what_the_archive_holds(client, correspondence):
     assert "Brouillon" not in html
 
 
-#: date span, five counts, sources, latest letters and their participants.
-HOME_QUERIES = 9
+#: generation, date span, six counts, sources, latest letters and their participants.
+HOME_QUERIES = 11
 
 
 def test_the_home_page_query_count_is_pinned(client, django_assert_num_queries):
@@ -519,8 +571,8 @@ def test_the_home_page_of_an_empty_archive_says_so(client):
 
 def test_the_json_list_query_count_is_pinned(client, django_assert_num_queries):
     populate(10)
-    # count, page of letters, participations, citations
-    with django_assert_num_queries(4):
+    # generation, count, page of letters, participations, citations
+    with django_assert_num_queries(5):
         client.get("/letters/?format=json")
 
 
