@@ -17,7 +17,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Case, Count, Exists, OuterRef, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from correspondence.models import (
@@ -400,6 +400,7 @@ class LetterFilterSet(django_filters.FilterSet):
 
     def facet(self, name):
         letters = self.queryset_without(name).order_by()
+        selected = self.selected_value(name)
         count = Count("pk", distinct=True)
         if name in ("sender", "recipient", "participant"):
             condition = Q(participations__agent__status=PUBLISHED)
@@ -409,7 +410,9 @@ class LetterFilterSet(django_filters.FilterSet):
                 letters.filter(condition)
                 .values("participations__agent__slug", "participations__agent__name")
                 .annotate(n=count),
+                "participations__agent__slug",
                 "participations__agent__name",
+                selected,
             )
             options = [
                 (row["participations__agent__slug"], row["participations__agent__name"], row["n"]) for row in rows
@@ -419,7 +422,9 @@ class LetterFilterSet(django_filters.FilterSet):
                 letters.filter(place_written__status=PUBLISHED)
                 .values("place_written__slug", "place_written__name")
                 .annotate(n=count),
+                "place_written__slug",
                 "place_written__name",
+                selected,
             )
             options = [(row["place_written__slug"], row["place_written__name"], row["n"]) for row in rows]
         elif name == "place_mentioned":
@@ -427,7 +432,9 @@ class LetterFilterSet(django_filters.FilterSet):
                 letters.filter(mentions__place__status=PUBLISHED)
                 .values("mentions__place__slug", "mentions__place__name")
                 .annotate(n=count),
+                "mentions__place__slug",
                 "mentions__place__name",
+                selected,
             )
             options = [(row["mentions__place__slug"], row["mentions__place__name"], row["n"]) for row in rows]
         elif name == "cited":
@@ -435,7 +442,9 @@ class LetterFilterSet(django_filters.FilterSet):
                 letters.filter(citations__cited_document__status=PUBLISHED)
                 .values("citations__cited_document__slug", "citations__cited_document__title")
                 .annotate(n=count),
+                "citations__cited_document__slug",
                 "citations__cited_document__title",
+                selected,
             )
             options = [
                 (row["citations__cited_document__slug"], row["citations__cited_document__title"], row["n"])
@@ -446,20 +455,21 @@ class LetterFilterSet(django_filters.FilterSet):
                 letters.filter(source__status=PUBLISHED)
                 .values("source__slug", "source__title", "source__symbol")
                 .annotate(n=count),
+                "source__slug",
                 "source__title",
+                selected,
             )
             options = [(row["source__slug"], row["source__symbol"] or row["source__title"], row["n"]) for row in rows]
         elif name == "kind":
             labels = dict(Letter.Kind.choices)
-            rows = top(letters.values("kind").annotate(n=count), "kind")
+            rows = top(letters.values("kind").annotate(n=count), "kind", "kind", selected)
             options = [(row["kind"], labels.get(row["kind"], row["kind"]), row["n"]) for row in rows]
         elif name == "language":
-            rows = top(letters.values("language").annotate(n=count), "language")
+            rows = top(letters.values("language").annotate(n=count), "language", "language", selected)
             options = [(row["language"], language_name(row["language"]), row["n"]) for row in rows]
         else:  # pragma: no cover - FACETS and this method go together
             raise ValueError(name)
 
-        selected = self.selected_value(name)
         facet = [FacetOption(value, str(label), n, value == selected) for value, label, n in options]
         if selected and not any(option.selected for option in facet):
             facet.append(FacetOption(selected, self.selected_label(name), 0, True))
@@ -488,9 +498,15 @@ class LetterFilterSet(django_filters.FilterSet):
 FACET_LIMIT = 30
 
 
-def top(rows, label):
-    """The ``FACET_LIMIT`` largest groups of ``rows``, counted in the database."""
-    return rows.order_by("-n", label)[:FACET_LIMIT]
+def top(rows, value, label, selected=None):
+    """
+    The ``FACET_LIMIT`` largest groups of ``rows``, counted in the database,
+    and the ``selected`` value's group whatever its size (ordered first).
+    """
+    order = ["-n", label]
+    if selected is not None:
+        order.insert(0, Case(When(**{value: selected}, then=Value(0)), default=Value(1)))
+    return rows.order_by(*order)[:FACET_LIMIT]
 
 
 @dataclass

@@ -584,3 +584,18 @@ def test_the_csv_query_count_does_not_grow_with_the_letters(client):
     with CaptureQueriesContext(connection) as eleven:
         b"".join(client.get("/letters/?format=csv").streaming_content)
     assert len(one) == len(eleven)
+
+
+def test_a_facet_lists_its_largest_options_and_the_selected_one(client):
+    """A select of every sender of a large archive would weigh megabytes; the index pages list them all."""
+    from correspondence.filters import FACET_LIMIT
+
+    populate(FACET_LIMIT + 5)
+    senders = client.get("/letters/").context["facets"]["sender"]
+    assert len(senders) == FACET_LIMIT
+    listed = {option.value for option in senders}
+    quiet = next(
+        f"auteur-{FACET_LIMIT + 5}-{n}" for n in range(FACET_LIMIT + 5) if f"auteur-{FACET_LIMIT + 5}-{n}" not in listed
+    )
+    selected = client.get(f"/letters/?sender={quiet}").context["facets"]["sender"]
+    assert [(option.value, option.count) for option in selected if option.selected] == [(quiet, 1)]
