@@ -49,8 +49,16 @@ def register_models():
 
 
 def versions_of(obj):
-    """The versions of a record, newest first, with their revisions."""
-    return Version.objects.get_for_object(obj).select_related("revision", "revision__user").order_by("-pk")
+    """
+    The versions of a record, newest first, with their revisions. Ordered by
+    revision (one version of a record per revision, in the order they were
+    made) so that the database reads them from reversion's unique index on
+    (db, content_type, object_id, revision): ordered by the version's own id,
+    SQLite walked every version of every letter instead.
+    """
+    return (
+        Version.objects.get_for_object(obj).select_related("revision", "revision__user").order_by("-revision_id", "-pk")
+    )
 
 
 def _parts(version):

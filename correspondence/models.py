@@ -658,6 +658,11 @@ class Letter(models.Model):
         indexes = [
             models.Index(fields=["status", "date_from"], name="letter_status_date_idx"),
             models.Index(fields=["date_to"], name="letter_date_to_idx"),
+            # A record's or a letter's published letters in date order, from the index alone:
+            # without them SQLite prefers letter_status_date_idx and reads the whole archive.
+            models.Index(fields=["place_written", "status", "date_from"], name="letter_place_status_date_idx"),
+            models.Index(fields=["in_reply_to", "status", "date_from"], name="letter_reply_status_date_idx"),
+            models.Index(fields=["annex_of", "status", "source_position"], name="letter_annex_status_pos_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(in_reply_to=models.F("pk")), name="letter_not_reply_to_itself"),

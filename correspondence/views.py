@@ -12,6 +12,7 @@ message for the reader (form errors with status 200, or a 400 or 404 page).
 import json
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db.models import (
@@ -27,9 +28,10 @@ from django.db.models import (
     Q,
     Subquery,
     Value,
+    Window,
     prefetch_related_objects,
 )
-from django.db.models.functions import Coalesce, Lower, NullIf
+from django.db.models.functions import Coalesce, Lower, NullIf, RowNumber
 from django.http import (
     FileResponse,
     Http404,
@@ -39,7 +41,9 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, TemplateView
@@ -713,11 +717,19 @@ class SourceDocumentListView(RecordListView):
 
 
 class RecordDetailView(PageMixin, DetailView):
-    """One authority record and every published letter linked to it, by role."""
+    """
+    One authority record and the published letters linked to it, by role.
+
+    Each role shows its first letters in date order (``letters_shown``), how
+    many there are in all, and where the list of letters has a filter for the
+    role, a link to all of them there; so that the page costs the same number
+    of queries, and about the same time, for three letters as for ten thousand.
+    """
 
     formats = ("html", "json")
     context_object_name = "record"
     not_found_message = gettext_lazy("No published record has the identifier “%(slug)s”.")
+    letters_shown = 20
 
     def get_object(self, queryset=None):
         try:
@@ -732,11 +744,32 @@ class RecordDetailView(PageMixin, DetailView):
         return self.object.note or str(self.object)
 
     def letter_groups(self):
-        """[(role, label, [LinkedLetter, ...]), ...] with only the roles that have letters."""
+        """[LetterGroup, ...] for the roles that have letters, in the order the page shows them."""
+        raise NotImplementedError
+
+    def count_letters(self):
+        """How many published letters are linked to the record, in any role (each counted once)."""
         raise NotImplementedError
 
     def summary(self):
         raise NotImplementedError
+
+    def letters_and_total(self):
+        """The letter groups (first letters of each role, with totals) and the number of distinct letters."""
+        self.groups = [group for group in self.letter_groups() if group.total]
+        return self.groups, self.count_letters()
+
+    def charts_context(self):
+        """The key under which the template caches this record's charts (drawn only when it has not got them)."""
+        parts = {"model": self.object._meta.label, "pk": self.object.pk}
+        return {
+            "charts_key": cache_key("record-charts", parts, request_generation(self.request)),
+            "charts_timeout": settings.SUMMARY_CACHE_SECONDS,
+        }
+
+    def letter_list_url(self, parameter):
+        """The list of letters filtered to this record: /letters/?sender=slug."""
+        return f"{reverse('correspondence:letter_list')}?{urlencode({parameter: self.object.slug})}"
 
     def get(self, request, *args, **kwargs):
         try:
@@ -746,10 +779,15 @@ class RecordDetailView(PageMixin, DetailView):
             if survivor is None:
                 raise
             return redirect_to_survivor(request, survivor.get_absolute_url())
-        self.groups = [group for group in self.letter_groups() if group[2]]
+        self.groups, self.letter_total = cached(
+            "record-letters",
+            {"model": self.object._meta.label, "pk": self.object.pk},
+            self.letters_and_total,
+            request=request,
+        )
         if self.format == "json":
             data = self.summary()
-            data["letters"] = exports.letters_by_role(self.groups, self.absolute)
+            data.update(letters_json(self.groups, self.letter_total, self.absolute))
             return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
         return self.render_to_response(self.get_context_data(object=self.object))
 
@@ -761,7 +799,7 @@ class RecordDetailView(PageMixin, DetailView):
             context["json_ld"] = citations.json_ld(citations.record_schema_org(self.object, permalink))
             context["open_graph"] = citations.open_graph(str(self.object), self.object.note, permalink, kind="profile")
         context["letter_groups"] = self.groups
-        context["letter_total"] = len({entry.letter.pk for _role, _label, entries in self.groups for entry in entries})
+        context["letter_total"] = self.letter_total
         return context
 
 
@@ -774,21 +812,15 @@ def redirect_to_survivor(request, url):
     return HttpResponseRedirect(f"{url}?{query}" if query else url)
 
 
-def published_letters_of(rows):
-    """Rows (participations, mentions, citations) of published letters, in date order."""
-    return (
-        rows.filter(letter__status=PublicationStatus.PUBLISHED)
-        .select_related("letter")
-        .order_by("letter__date_from", "letter__slug")
-    )
-
-
 ROLE_HEADINGS = {
     Participation.Role.SENDER: gettext_lazy("Sent"),
     Participation.Role.SIGNATORY: gettext_lazy("Signed"),
     Participation.Role.RECIPIENT: gettext_lazy("Received"),
     Participation.Role.COPY: gettext_lazy("Received in copy"),
 }
+
+#: The filter of the list of letters that finds exactly the letters of a role, where there is one.
+ROLE_FILTERS = {Participation.Role.SENDER: "sender", Participation.Role.RECIPIENT: "recipient"}
 
 
 class AgentDetailView(RecordDetailView):
@@ -808,48 +840,65 @@ class AgentDetailView(RecordDetailView):
         return super().get_object(queryset)
 
     def letter_groups(self):
-        agent = self.object
-        participations = list(
-            published_letters_of(Participation.objects.filter(agent=agent)).select_related("on_behalf_of")
+        agent, shown = self.object, self.letters_shown
+        participations = first_letters(
+            linked_letter_rows(Participation.objects.filter(agent=agent)), shown, role="role"
         )
+        by_role = {}
+        for p in participations:
+            by_role.setdefault(p.role, []).append(p)
         groups = [
-            (
+            letter_group(
                 role,
                 ROLE_HEADINGS[role],
-                [
-                    exports.LinkedLetter(p.letter, p.name_as_written, p.title_as_written)
-                    for p in participations
-                    if p.role == role
-                ],
+                by_role.get(role, []),
+                lambda p: exports.LinkedLetter(p.letter, p.name_as_written, p.title_as_written),
+                self.letter_list_url(ROLE_FILTERS[role]) if role in ROLE_FILTERS else "",
             )
             for role in Participation.Role.values
         ]
-        on_behalf = published_letters_of(Participation.objects.filter(on_behalf_of=agent)).select_related("agent")
+        on_behalf = first_letters(
+            linked_letter_rows(Participation.objects.filter(on_behalf_of=agent).select_related("agent")),
+            shown,
+        )
         groups.append(
-            (
+            letter_group(
                 "on_behalf_of",
                 gettext_lazy("Written or received on its behalf"),
-                [exports.LinkedLetter(p.letter, exports.participant_name(p), p.title_as_written) for p in on_behalf],
+                on_behalf,
+                lambda p: exports.LinkedLetter(p.letter, exports.participant_name(p), p.title_as_written),
             )
         )
-        mentions = published_letters_of(Mention.objects.filter(agent=agent))
+        mentions = first_letters(linked_letter_rows(Mention.objects.filter(agent=agent)), shown)
         groups.append(
-            (
+            letter_group(
                 "mentioned",
                 gettext_lazy("Mentioned"),
-                [exports.LinkedLetter(m.letter, m.name_as_written) for m in mentions],
+                mentions,
+                lambda m: exports.LinkedLetter(m.letter, m.name_as_written),
             )
         )
         return groups
+
+    def count_letters(self):
+        agent = self.object
+        return distinct_letter_count(
+            Participation.objects.filter(agent=agent),
+            Participation.objects.filter(on_behalf_of=agent),
+            Mention.objects.filter(agent=agent),
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["variants"] = self.object.variants.all()
         letters = Letter.objects.published().filter(participations__agent=self.object)
-        context["timeline"] = charts.timeline_data(letters)
-        context["network"] = charts.network_data(letters, focus_agent=self.object)
+        context.update(self.charts_context())
+        context["timeline"] = SimpleLazyObject(lambda: charts.timeline_data(letters))
+        context["network"] = SimpleLazyObject(lambda: charts.network_data(letters, focus_agent=self.object))
         context["issued_documents"] = self.object.issued_documents.filter(status=PublicationStatus.PUBLISHED)
         context["issued_sources"] = self.object.source_documents.filter(status=PublicationStatus.PUBLISHED)
+        if any(group.role in Participation.Role.values for group in self.groups):
+            context["participant_list_url"] = self.letter_list_url("participant")
         return context
 
     def summary(self):
@@ -862,28 +911,41 @@ class PlaceDetailView(RecordDetailView):
     not_found_message = gettext_lazy("No published place has the identifier “%(slug)s”.")
 
     def letter_groups(self):
-        place = self.object
-        written = Letter.objects.published().filter(place_written=place).order_by("date_from", "slug")
-        mentions = published_letters_of(Mention.objects.filter(place=place))
+        place, shown = self.object, self.letters_shown
+        written = first_letters(
+            Letter.objects.published().filter(place_written=place).defer(*LETTER_LONG_TEXTS), shown, path=""
+        )
+        mentions = first_letters(linked_letter_rows(Mention.objects.filter(place=place)), shown)
         return [
-            (
+            letter_group(
                 "written_at",
                 gettext_lazy("Written at"),
-                [exports.LinkedLetter(letter, letter.place_as_written) for letter in written],
+                written,
+                lambda letter: exports.LinkedLetter(letter, letter.place_as_written),
+                self.letter_list_url("place_written"),
             ),
-            (
+            letter_group(
                 "mentioned",
                 gettext_lazy("Mentioned"),
-                [exports.LinkedLetter(m.letter, m.name_as_written) for m in mentions],
+                mentions,
+                lambda m: exports.LinkedLetter(m.letter, m.name_as_written),
+                self.letter_list_url("place_mentioned"),
             ),
         ]
+
+    def count_letters(self):
+        return distinct_letter_count(
+            Letter.objects.filter(place_written=self.object), Mention.objects.filter(place=self.object)
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["variants"] = self.object.variants.all()
-        letters = Letter.objects.published().filter(Q(place_written=self.object) | Q(mentions__place=self.object))
-        context["timeline"] = charts.timeline_data(letters)
-        context["letter_map"] = charts.map_data(letters)
+        written, mentions = Letter.objects.filter(place_written=self.object), Mention.objects.filter(place=self.object)
+        letters = Letter.objects.filter(pk__in=published_letter_ids(written).union(published_letter_ids(mentions)))
+        context.update(self.charts_context())
+        context["timeline"] = SimpleLazyObject(lambda: charts.timeline_data(letters))
+        context["letter_map"] = SimpleLazyObject(lambda: charts.map_data(letters))
         return context
 
     def summary(self):
@@ -896,16 +958,23 @@ class CitedDocumentDetailView(RecordDetailView):
     not_found_message = gettext_lazy("No published cited document has the identifier “%(slug)s”.")
 
     def letter_groups(self):
-        citations = published_letters_of(Citation.objects.filter(cited_document=self.object)).order_by(
-            "letter__date_from", "letter__slug", "position"
+        citations = first_letters(
+            linked_letter_rows(Citation.objects.filter(cited_document=self.object)),
+            self.letters_shown,
+            then=("position",),
         )
         return [
-            (
+            letter_group(
                 "cited",
                 gettext_lazy("Cited in"),
-                [exports.LinkedLetter(c.letter, quote=c.quote) for c in citations],
+                citations,
+                lambda c: exports.LinkedLetter(c.letter, quote=c.quote),
+                self.letter_list_url("cited"),
             )
         ]
+
+    def count_letters(self):
+        return distinct_letter_count(Citation.objects.filter(cited_document=self.object))
 
     def summary(self):
         return exports.cited_document_summary(self.object, self.absolute)
@@ -920,8 +989,24 @@ class SourceDocumentDetailView(RecordDetailView):
         return self.object.title
 
     def letter_groups(self):
-        items = Letter.objects.published().filter(source=self.object).with_people().order_by("source_position")
-        return [("contains", gettext_lazy("Items in this document"), [exports.LinkedLetter(item) for item in items])]
+        items = first_letters(
+            Letter.objects.published().filter(source=self.object).with_people(),
+            self.letters_shown,
+            path="",
+            order=("source_position",),
+        )
+        return [
+            letter_group(
+                "contains",
+                gettext_lazy("Items in this document"),
+                items,
+                exports.LinkedLetter,
+                self.letter_list_url("source"),
+            )
+        ]
+
+    def count_letters(self):
+        return self.groups[0].total if self.groups else 0  # the items are the letters
 
     def summary(self):
         return exports.source_document_summary(self.object, self.absolute)
@@ -982,3 +1067,87 @@ def robots_txt(request):
     """Crawlers may read the public site, not the admin; the sitemap lists every page."""
     lines = ["User-agent: *", "Disallow: /admin/", f"Sitemap: {site_root(request)}/sitemap.xml", ""]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+# ---------------------------------------------------------------------------
+# The letters listed on an authority record's page
+# ---------------------------------------------------------------------------
+
+#: The list of letters' default order (``LetterOrderingFilter`` "date"), so that
+#: its first page continues the few letters a record page shows.
+LETTER_ORDER = ("date_from", "date_to", "source_position", "slug")
+
+#: Long texts of a letter that a record page does not show: not loaded, nor sorted.
+LETTER_LONG_TEXTS = ("summary", "letterhead", "editorial_note", "enclosures")
+
+
+class LetterGroup(NamedTuple):
+    """The letters of one role on a record page."""
+
+    role: str
+    label: str
+    entries: list  # [exports.LinkedLetter, ...]: the first ones, in date order
+    total: int  # how many the role has in all
+    list_url: str = ""  # the list of letters filtered to this role, where it has such a filter
+
+
+def linked_letter_rows(rows):
+    """Rows (participations, mentions, citations) of published letters, with the part of each letter a page shows."""
+    return (
+        rows.filter(of_published_letter())
+        .select_related("letter")
+        .defer(*(f"letter__{name}" for name in LETTER_LONG_TEXTS))
+    )
+
+
+def of_published_letter():
+    """
+    The condition that a row's letter is published, tested row by row. Written
+    as a lookup by primary key rather than a join on the status, so that SQLite
+    without statistics (no ANALYZE) starts from the record's own rows, not from
+    every published letter in date order (a scan of the whole archive).
+    """
+    return Exists(Letter.objects.published().filter(pk=OuterRef("letter")))
+
+
+def first_letters(rows, count, *, role=None, path="letter__", order=LETTER_ORDER, then=()):
+    """
+    The first ``count`` rows of each role (or of all, when ``role`` is None) in
+    the order of their letters, each with ``role_total``, the number of rows of
+    its role: one query, however many rows there are. ``path`` leads from a row
+    to its letter ("" for letters themselves); ``then`` breaks ties.
+    """
+    partition = [F(role)] if role else None
+    ranked = rows.annotate(
+        role_rank=Window(RowNumber(), partition_by=partition, order_by=[*(path + name for name in order), *then]),
+        role_total=Window(Count("pk"), partition_by=partition),
+    ).filter(role_rank__lte=count)
+    return list(ranked.order_by(*([role] if role else []), "role_rank"))
+
+
+def letter_group(role, label, rows, entry, list_url=""):
+    """A LetterGroup from rows given by first_letters(); ``entry`` makes a row a LinkedLetter."""
+    return LetterGroup(role, label, [entry(row) for row in rows], rows[0].role_total if rows else 0, list_url)
+
+
+def published_letter_ids(rows):
+    """The ids of the published letters of the rows (participations, mentions... or letters themselves)."""
+    if rows.model is Letter:
+        return rows.filter(status=PublicationStatus.PUBLISHED).order_by().values_list("pk", flat=True)
+    return rows.filter(of_published_letter()).order_by().values_list("letter", flat=True)
+
+
+def distinct_letter_count(*rows):
+    """How many published letters the rows (participations, mentions... or letters) name, each once: one query."""
+    first, *others = (published_letter_ids(each) for each in rows)
+    return first.union(*others).count() if others else first.distinct().count()
+
+
+def letters_json(groups, total, absolute):
+    """The letters of a record page as data: the first of each role, the counts, the full lists' addresses."""
+    return {
+        "letter_count": total,
+        "letter_counts": {group.role: group.total for group in groups},
+        "letters": exports.letters_by_role([(group.role, group.label, group.entries) for group in groups], absolute),
+        "letter_lists": {group.role: absolute(f"{group.list_url}&format=json") for group in groups if group.list_url},
+    }

@@ -1,10 +1,19 @@
 """Pages of people, organisations, places, cited and source documents, and their index pages."""
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from correspondence.models import Agent, AgentName, Letter, Participation, PlaceName, PublicationStatus
+from correspondence.models import (
+    Agent,
+    AgentName,
+    Letter,
+    Participation,
+    PlaceName,
+    PublicationStatus,
+)
 from tests.conftest import (
     make_agent,
     make_citation,
@@ -23,9 +32,7 @@ ROLE = Participation.Role
 
 def group_slugs(response):
     """{role: [letter slug, ...]} as the page lists them."""
-    return {
-        role: [entry.letter.slug for entry in entries] for role, _label, entries in response.context["letter_groups"]
-    }
+    return {group.role: [entry.letter.slug for entry in group.entries] for group in response.context["letter_groups"]}
 
 
 @pytest.fixture
@@ -219,8 +226,9 @@ def test_a_person_page_runs_as_many_queries_for_ten_letters_as_for_one(client):
     assert queries_for(client, one.get_absolute_url()) == queries_for(client, ten.get_absolute_url())
 
 
-#: agent, participations, on behalf of, mentions, variants, issued cited documents, issued sources.
-PERSON_QUERIES = 9  # 7 for the record and its letters, 2 for the timeline and network
+#: agent, the archive's generation (for the cache), participations, on behalf of, mentions, how many letters
+#: in all, variants, issued cited documents, issued sources.
+PERSON_QUERIES = 11  # 9 for the record and its letters, 2 for the timeline and network
 
 
 def test_the_person_page_query_count_is_pinned(client, django_assert_num_queries):
@@ -234,8 +242,9 @@ def test_the_place_page_query_count_is_pinned(client, django_assert_num_queries)
     for number in range(10):
         make_published_letter(f"L{number}", slug=f"l{number}", place_written=place)
         make_mention(make_published_letter(f"M{number}", slug=f"m{number}"), place=place)
-    # place (with its country), letters written there, mentions, variants; timeline (1) and map (2)
-    with django_assert_num_queries(7):
+    # place (with its country), generation, letters written there, mentions, how many letters in all,
+    # variants; timeline (1) and map (2)
+    with django_assert_num_queries(9):
         client.get("/places/bakou/")
 
 
@@ -243,7 +252,8 @@ def test_the_cited_document_page_query_count_is_pinned(client, django_assert_num
     document = make_cited_document("Résolution", slug="res")
     for number in range(10):
         make_citation(make_published_letter(f"L{number}", slug=f"l{number}"), document)
-    with django_assert_num_queries(2):
+    # document, generation, its first citations with their count, how many letters cite it
+    with django_assert_num_queries(4):
         client.get("/cited/res/")
 
 
@@ -252,8 +262,8 @@ def test_the_source_document_page_query_count_is_pinned(client, django_assert_nu
     for number in range(10):
         letter = make_published_letter(f"L{number}", slug=f"l{number}", source=source, source_position=number)
         make_participation(letter, make_agent(f"A{number}", slug=f"a{number}"), ROLE.SENDER)
-    # source, its items, their participants
-    with django_assert_num_queries(3):
+    # source, generation, its items, their participants
+    with django_assert_num_queries(4):
         client.get("/sources/dossier/")
 
 
@@ -308,3 +318,119 @@ def test_a_filter_by_the_slug_of_a_merged_record_finds_the_letters_of_the_surviv
     assert response.status_code == 200
     assert not response.context["filter"].errors
     assert [letter.slug for letter in response.context["letters"]] == ["envoyee"]
+
+
+# -- records with many letters -------------------------------------------------------------
+
+
+def test_a_person_page_shows_the_first_letters_of_a_role_its_total_and_a_link_to_all(client):
+    person = make_agent("Anders Knape", slug="anders-knape")
+    for number in range(25):
+        letter = make_published_letter(
+            f"Lettre {number:02d}",
+            slug=f"lettre-{number:02d}",
+            date=datetime.date(2020, 1, 1) + datetime.timedelta(number),
+        )
+        make_participation(letter, person, ROLE.SENDER)
+    make_participation(make_published_letter("Brouillon", slug="brouillon", status="draft"), person, ROLE.SENDER)
+    response = client.get("/people/anders-knape/", headers={"accept-language": "en"})
+    (group,) = response.context["letter_groups"]
+    assert group.total == 25
+    assert [entry.letter.slug for entry in group.entries] == [f"lettre-{number:02d}" for number in range(20)]
+    assert response.context["letter_total"] == 25
+    html = response.content.decode()
+    assert "Lettre 19" in html
+    assert "Lettre 20" not in html
+    assert 'Sent <span class="count">(25)</span>' in html
+    assert "Only the first 20 of 25 are shown here." in html
+    assert '<a href="/letters/?sender=anders-knape">See them all in the list of letters</a>' in html
+    listed = client.get("/letters/?sender=anders-knape")
+    assert listed.context["paginator"].count == 25
+    french = client.get("/people/anders-knape/", headers={"accept-language": "fr"}).content.decode()
+    assert "Seules les 20 premières des 25 sont affichées ici." in french
+    assert "Les voir toutes dans la liste des lettres" in french
+
+
+def test_the_json_of_a_record_with_many_letters_gives_the_first_ones_and_the_counts(client):
+    place = make_place("Bakou", slug="bakou")
+    for number in range(22):
+        make_published_letter(f"L{number}", slug=f"l{number:02d}", place_written=place)
+    make_mention(make_published_letter("Nomme", slug="nomme"), place=place)
+    data = client.get("/places/bakou/?format=json").json()
+    assert len(data["letters"]["written_at"]) == 20
+    assert data["letter_counts"] == {"written_at": 22, "mentioned": 1}
+    assert data["letter_count"] == 23
+    assert data["letter_lists"]["written_at"] == "http://testserver/letters/?place_written=bakou&format=json"
+
+
+def test_a_letter_linked_in_several_roles_counts_once_in_the_total(client, knape):
+    make_mention(Letter.objects.get(slug="envoyee"), agent=knape)
+    response = client.get("/people/anders-knape/", headers={"accept-language": "en"})
+    assert response.context["letter_total"] == 5
+    assert "5 letters" in response.content.decode()
+
+
+def test_a_small_record_shows_no_link_to_the_full_list(client, knape):
+    html = client.get("/people/anders-knape/", headers={"accept-language": "en"}).content.decode()
+    assert "See them all in the list of letters" not in html
+    assert "Only the first" not in html
+
+
+def organisation_with(count, suffix):
+    organisation = make_agent("Congrès", slug=f"congres-{suffix}", kind=Agent.Kind.ORGANISATION)
+    for number in range(count):
+        letter = make_published_letter(f"L{number}", slug=f"{suffix}-o-{number}")
+        make_participation(letter, make_agent(f"A{number}", slug=f"{suffix}-a-{number}"), on_behalf_of=organisation)
+        make_participation(letter, organisation, ROLE.RECIPIENT)
+    return organisation
+
+
+def place_with(count, suffix):
+    place = make_place("Bakou", slug=f"bakou-{suffix}")
+    for number in range(count):
+        make_published_letter(f"L{number}", slug=f"{suffix}-w-{number}", place_written=place)
+        make_mention(make_published_letter(f"M{number}", slug=f"{suffix}-m-{number}"), place=place)
+    return place
+
+
+def cited_document_with(count, suffix):
+    document = make_cited_document("Résolution", slug=f"res-{suffix}")
+    for number in range(count):
+        make_citation(make_published_letter(f"L{number}", slug=f"{suffix}-c-{number}"), document)
+    return document
+
+
+def source_with(count, suffix):
+    source = make_source("Dossier", slug=f"dossier-{suffix}")
+    for number in range(count):
+        letter = make_published_letter(f"L{number}", slug=f"{suffix}-s-{number}", source=source, source_position=number)
+        make_participation(letter, make_agent(f"S{number}", slug=f"{suffix}-s-{number}"), ROLE.SENDER)
+    return source
+
+
+@pytest.mark.parametrize("make_record", [person_with, organisation_with, place_with, cited_document_with, source_with])
+def test_a_record_page_runs_as_many_queries_for_sixty_letters_as_for_three(client, make_record):
+    three, sixty = make_record(3, "three"), make_record(60, "sixty")
+    assert queries_for(client, three.get_absolute_url()) == queries_for(client, sixty.get_absolute_url())
+    response = client.get(sixty.get_absolute_url())
+    assert all(len(group.entries) <= 20 for group in response.context["letter_groups"])
+
+
+def test_a_person_page_again_reads_its_letters_and_charts_from_the_cache(client, django_assert_num_queries):
+    person = person_with(10, "again")
+    first = client.get(person.get_absolute_url())
+    # the agent, the generation, variants, issued cited documents and sources; letters and charts are cached
+    with django_assert_num_queries(5):
+        again = client.get(person.get_absolute_url())
+    assert again.content.count(b"<svg") == first.content.count(b"<svg") > 0
+    assert again.context["letter_total"] == first.context["letter_total"] == 50  # 4 roles and a mention, 10 times
+
+
+def test_a_person_page_shows_a_new_letter_at_once(client):
+    person = person_with(3, "new")
+    assert client.get(person.get_absolute_url()).context["letter_total"] == 15
+    letter = make_published_letter("Nouvelle", slug="nouvelle-lettre")
+    make_participation(letter, person, ROLE.SENDER)
+    response = client.get(person.get_absolute_url())
+    assert response.context["letter_total"] == 16
+    assert b"nouvelle-lettre" in response.content
