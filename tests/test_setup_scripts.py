@@ -167,6 +167,15 @@ def test_run_twice_keeps_users_and_edits_to_seed_records(tmp_path):
     assert first.returncode == 0, first.stdout + first.stderr
     total = len(json.loads(seeds.read_text(encoding="utf-8")))
     assert f"Installed {total} object(s)" in first.stdout
+    # Every seeded letter has a first version, so that a curator's first correction can be reverted.
+    versions = """
+from reversion.models import Version
+from correspondence.models import Letter
+print(sorted(set(Letter.objects.values_list("pk", flat=True)) - {int(v.object_id) for v in Version.objects.get_for_model(Letter)}))
+"""
+    unversioned = run([sys.executable, "manage.py", "shell", "-c", versions], env=env)
+    assert unversioned.returncode == 0, unversioned.stderr
+    assert unversioned.stdout.splitlines()[-1] == "[]"
 
     # A curator's work: an account, and an edit to a seeded record's first free-text field.
     curator = """
