@@ -24,11 +24,13 @@ on sources. A letter needs ``id`` and ``title``.
 All or nothing
 --------------
 Every file is read and checked before anything is written, and everything is
-written in one transaction: a file that is not XML or JSON, has the wrong
-root, holds a date that does not exist or a letter without a required key
-raises ``ImportFailed`` naming the file, the line and the element, and the
-database is left as it was. ``dry_run=True`` does all the work, reports what
-would be created, and rolls back.
+written in one transaction (on the database ``router.db_for_write`` names):
+a file that is not XML or JSON, has the wrong root, holds a date that does
+not exist or a letter without a required key raises ``ImportFailed`` naming
+the file, the line and the element, and the database is left as it was; so
+does an import killed halfway (``tests/test_atomic_imports.py``).
+``dry_run=True`` does all the work, reports what would be created, and rolls
+back.
 
 Identity: re-importing creates nothing
 --------------------------------------
@@ -43,28 +45,50 @@ Identity: re-importing creates nothing
   with each other. A new spelling of a record becomes one of its variants.
 * Source documents and cited documents are matched by slug.
 
-Speed
------
-Existing records are read with one query per model; records and letters are
-written with ``bulk_create`` (letters in batches of ``BATCH_SIZE``, reported
-through ``progress``), which sends no signals: the search index is updated
-once at the end (``search.index_spellings`` and ``search.index_letters``).
+Speed and memory
+----------------
+An import goes through the files once, checks each letter and puts the new
+ones aside in a temporary file (``BATCH_SIZE`` letters to a pickled batch,
+people, places and documents replaced by numbers), keeping in memory only
+each distinct reference to a record (a few thousand for 100,000 letters) and
+the letters' identifiers. JSON is read in chunks, one letter decoded at a
+time (``JsonFile``), never the whole file: memory does not grow with it.
+Then the records referred to are found or created at once (existing ones
+read with one query per model), and the batches are written back, each with
+one INSERT per table (``bulk_insert.RowWriter``: no model instance and no
+ORM compilation per row, primary keys reserved beforehand) and indexed for
+search (``search.index_letters``) in the same transaction; ``progress``
+receives a line per batch. Writes send no signals, so nothing is indexed
+twice. A reply written before the letter it answers is linked at the end.
+
+Queries: a fixed number for the records, then a fixed number per batch,
+whatever the number of letters in a batch (``tests/test_import.py``).
+
+History: an import is not recorded in the records' history (django-reversion
+versions are made by the admin's edits); a letter's history starts with its
+first curated change. The import's summary is the record of what it created.
 """
 
+import codecs
 import datetime
+import functools
+import itertools
 import json
+import pickle
 import re
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.text import slugify
 
-from correspondence import cmif, search
+from correspondence import bulk_insert, cmif, search
 from correspondence.models import (
     Agent,
     AgentName,
@@ -83,8 +107,16 @@ from correspondence.models import (
     span_for_precision,
 )
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
 ROLES = [role for role, _label in Participation.Role.choices]
+# The choices, once: ``TextChoices.values`` builds a new list at every use.
+AGENT_KINDS = Agent.Kind.values
+PLACE_KINDS = Place.Kind.values
+LETTER_KINDS = Letter.Kind.values
+DATE_PRECISIONS = Letter.DatePrecision.values
+DATE_CERTAINTIES = Letter.DateCertainty.values
+PARAGRAPH_KINDS = Paragraph.Kind.values
+DEFAULT_LANGUAGE = Letter._meta.get_field("language").default
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,120}")
 
 
@@ -219,22 +251,41 @@ class ImportReport:
 # ---------------------------------------------------------------------------
 
 
-def read_file(path, *, language=""):
-    """(letter records, warnings) of one file; raises ImportFailed."""
+def open_file(path, *, language=""):
+    """
+    A file to import (``CmifFile`` or ``JsonFile``), its format told by its
+    first character; raises ImportFailed. A CMIF file is parsed at once; a
+    JSON file is read letter by letter, each time its ``records()`` are asked.
+    """
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as file:
+            start = file.read(4096)
+            data = None
+            first = start.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+            is_xml = first == b"<" or (first not in (b"{", b"[") and Path(path).suffix.lower() != ".json")
+            if is_xml:
+                data = start + file.read()
     except OSError as error:
         raise ImportFailed(name, None, None, f"cannot be read: {error.strerror or error}") from None
-    start = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if start == b"<" or (start not in (b"{", b"[") and Path(path).suffix.lower() != ".json"):
-        try:
-            document = cmif.read_cmif(data, name=name)
-        except cmif.CmifError as error:
-            element = f"<{error.element}>" if error.element else None
-            raise ImportFailed(error.file, error.line, element, error.message) from None
-        return records_from_cmif(document, language=language), document.warnings
-    return read_json(data, name=name, language=language)
+    if data is None:
+        return JsonFile(path, name=name, language=language)
+    try:
+        document = cmif.read_cmif(data, name=name)
+    except cmif.CmifError as error:
+        element = f"<{error.element}>" if error.element else None
+        raise ImportFailed(error.file, error.line, element, error.message) from None
+    return CmifFile(name, records_from_cmif(document, language=language), document.warnings)
+
+
+class CmifFile:
+    """The letters of a CMIF file, parsed (CMIF files are small: an edition's letters, without their text)."""
+
+    def __init__(self, name, records, warnings):
+        self.name, self._records, self.warnings = name, records, list(warnings)
+
+    def records(self):
+        return iter(self._records)
 
 
 # -- CMIF ------------------------------------------------------------------
@@ -293,8 +344,13 @@ def neutral_title(senders, recipients, date_text):
     return f"{title}, {date_text}"[:500]
 
 
+@functools.cache
+def _max_length(model, field_name):
+    return model._meta.get_field(field_name).max_length
+
+
 def _clip(text, model, field_name):
-    return (text or "")[: model._meta.get_field(field_name).max_length]
+    return (text or "")[: _max_length(model, field_name)]
 
 
 def records_from_cmif(document, *, language=""):
@@ -360,48 +416,6 @@ def records_from_cmif(document, *, language=""):
 
 # -- JSON ------------------------------------------------------------------
 
-_WHITESPACE = re.compile(r"\s*")
-
-
-def _item_lines(text):
-    """The line where each letter starts, for a list at the top or under "results" ([] if not found)."""
-    decoder = json.JSONDecoder()
-
-    def skip(index):
-        return _WHITESPACE.match(text, index).end()
-
-    def array(index):
-        lines, line, counted = [], 1, 0
-        index = skip(index + 1)
-        while index < len(text) and text[index] != "]":
-            line += text.count("\n", counted, index)
-            counted = index
-            lines.append(line)
-            _value, index = decoder.raw_decode(text, index)
-            index = skip(index)
-            if text.startswith(",", index):
-                index = skip(index + 1)
-        return lines
-
-    try:
-        index = skip(0)
-        if text.startswith("[", index):
-            return array(index)
-        if text.startswith("{", index):
-            index = skip(index + 1)
-            while index < len(text) and text[index] != "}":
-                key, index = decoder.raw_decode(text, index)
-                index = skip(skip(index) + 1)
-                if key == "results" and text.startswith("[", index):
-                    return array(index)
-                _value, index = decoder.raw_decode(text, index)
-                index = skip(index)
-                if text.startswith(",", index):
-                    index = skip(index + 1)
-    except (ValueError, IndexError):
-        pass
-    return []
-
 
 class _JsonLetter:
     """Reads one letter of a JSON file, raising ImportFailed with the file, line and path of a bad value."""
@@ -424,7 +438,7 @@ class _JsonLetter:
         if required and not value:
             self.fail(f"{where}.{key}", "must not be empty.")
         if model is not None:
-            limit = model._meta.get_field(field_name or key).max_length
+            limit = _max_length(model, field_name or key)
             if limit and len(value) > limit:
                 self.fail(f"{where}.{key}", f"is {len(value)} characters long; at most {limit} fit.")
         return value
@@ -472,8 +486,8 @@ class _JsonLetter:
             return None
         kind_stated = bool(data.get("kind"))
         kind = data.get("kind") or _kind_from_url(data.get("url")) or Agent.Kind.PERSON
-        if kind not in Agent.Kind.values:
-            self.fail(f"{where}.kind", f"“{kind}” is not one of: {', '.join(Agent.Kind.values)}.")
+        if kind not in AGENT_KINDS:
+            self.fail(f"{where}.kind", f"“{kind}” is not one of: {', '.join(AGENT_KINDS)}.")
         return AgentRef(
             name=_clip(name or slug, Agent, "name"),
             kind=kind,
@@ -498,7 +512,7 @@ class _JsonLetter:
             name=name or slug,
             slug=slug,
             ids=_authority(data, cmif.PLACE_SCHEMES),
-            kind=self.choice(data, "kind", where, Place.Kind.values, Place.Kind.CITY),
+            kind=self.choice(data, "kind", where, PLACE_KINDS, Place.Kind.CITY),
             status=None if slug else PublicationStatus.DRAFT,
             **coordinates,
         )
@@ -524,12 +538,10 @@ class _JsonLetter:
             line=self.line,
             element=self.path,
             title=self.text(item, "title", "", Letter, required=True),
-            kind=self.choice(item, "kind", "", Letter.Kind.values, Letter.Kind.LETTER),
+            kind=self.choice(item, "kind", "", LETTER_KINDS, Letter.Kind.LETTER),
             date_from=self.date(item, "date_from", ""),
             date_to=self.date(item, "date_to", ""),
-            date_certainty=self.choice(
-                item, "date_certainty", "", Letter.DateCertainty.values, Letter.DateCertainty.EXACT
-            ),
+            date_certainty=self.choice(item, "date_certainty", "", DATE_CERTAINTIES, Letter.DateCertainty.EXACT),
             date_as_written=self.text(item, "date_as_written", "", Letter),
             language=self.text(item, "language", "", Letter),
             place_as_written=self.text(item, "place_as_written", "", Letter),
@@ -562,7 +574,7 @@ class _JsonLetter:
         return record
 
     def dates(self, item, record):
-        precisions = Letter.DatePrecision.values
+        precisions = DATE_PRECISIONS
         default = Letter.DatePrecision.UNKNOWN if record.date_from is None else Letter.DatePrecision.RANGE
         if record.date_from is not None and record.date_from == record.date_to:
             default = Letter.DatePrecision.DAY
@@ -639,7 +651,7 @@ class _JsonLetter:
             if not isinstance(position, int) or position < 1 or position in positions:
                 self.fail(f"{where}.position", "must be a whole number from 1, once per letter.")
             positions.add(position)
-            kind = self.choice(entry, "kind", where, Paragraph.Kind.values, Paragraph.Kind.BODY)
+            kind = self.choice(entry, "kind", where, PARAGRAPH_KINDS, Paragraph.Kind.BODY)
             text = self.text(entry, "text", where, required=True)
             record.paragraphs.append((position, kind, self.text(entry, "page", where, Paragraph), text))
         markers = set()
@@ -675,57 +687,189 @@ def _kind_from_url(url):
     """person or organisation, from a permalink of this archive (/people/... or /organisations/...)."""
     if not isinstance(url, str) or not url:
         return None
+    return _kind_from_path(urlsplit(url).path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _kind_from_path(path):
     try:
-        match = resolve(urlsplit(url).path)
+        match = resolve(path)
     except Resolver404:
         return None
     return {"person_detail": Agent.Kind.PERSON, "organisation_detail": Agent.Kind.ORGANISATION}.get(match.url_name)
 
 
-def read_json(data, *, name, language=""):
-    """(letter records, warnings) of a JSON file in the archive's format; raises ImportFailed."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportFailed(name, None, None, f"not UTF-8 text (byte {error.start}).") from None
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ImportFailed(name, error.lineno, None, f"not valid JSON: {error.msg} (column {error.colno}).") from None
-    warnings = []
-    if isinstance(payload, dict) and "results" in payload:
-        items, path = payload["results"], "results"
-        if not isinstance(items, list):
-            raise ImportFailed(name, None, "results", "must be a list of letters.")
-        if payload.get("next"):
-            warnings.append(f"{name}: one page of a longer list; the letters of the other pages are not in the file.")
-    elif isinstance(payload, list):
-        items, path = payload, ""
-    elif isinstance(payload, dict) and "id" in payload:
-        items, path = [payload], None
-    else:
-        raise ImportFailed(
-            name,
-            1,
-            None,
-            'not the archive\'s JSON: expected {"count", "next", "previous", "results": [...]}, '
-            "a list of letters, or one letter.",
-        )
-    lines = None
-    records = []
-    for index, item in enumerate(items):
-        where = "letter" if path is None else f"{path}[{index}]"
-        reader = _JsonLetter(name, where, None, item)
+class JsonFile:
+    """
+    The letters of a JSON file in the archive's format, read in chunks of
+    ``CHUNK`` bytes and decoded one letter at a time, so that memory does not
+    grow with the file: each call of ``records()`` reads the file again.
+    """
+
+    CHUNK = 1 << 20
+
+    def __init__(self, path, *, name, language=""):
+        self.path, self.name, self.language = path, name, language
+        self.warnings = []
+
+    def records(self):
+        """The file's LetterRecords, in order; raises ImportFailed at the first bad letter or bad JSON."""
+        warnings = []
+        for where, line, item in _JsonStream(self.path, self.name).letters(warnings):
+            record = _JsonLetter(self.name, where, line, item).record()
+            record.language = record.language or self.language
+            yield record
+        self.warnings = warnings
+
+
+class _JsonStream:
+    """
+    A JSON file read in chunks: the letters of ``{"count", "next", "previous",
+    "results": [...]}``, of a list, or the one letter of the file, each with
+    its path in the file (``results[3]``) and the line where it starts. Bad
+    JSON raises ImportFailed with the line and column, as ``json.loads`` would
+    report them.
+    """
+
+    def __init__(self, path, name):
+        self.path, self.name = path, name
+        self.decoder = json.JSONDecoder()
+        self.utf8 = codecs.getincrementaldecoder("utf-8-sig")()
+        self.buffer, self.pos, self.eof, self.bytes_read = "", 0, False, 0
+        self.line, self.column = 1, 0  # line and column (from 0) of buffer[0]
+        self.counted, self.counted_line = 0, 1  # the line of buffer[counted]
+
+    def letters(self, warnings):
         try:
-            record = reader.record()
-        except ImportFailed as error:
-            if lines is None:
-                lines = _item_lines(text) if path is not None else [1]
-            error.line = lines[index] if index < len(lines) else None
-            raise ImportFailed(error.file, error.line, error.element, error.message) from None
-        record.language = record.language or language
-        records.append(record)
-    return records, warnings
+            with open(self.path, "rb") as self.file:
+                yield from self._letters(warnings)
+        except OSError as error:
+            raise ImportFailed(self.name, None, None, f"cannot be read: {error.strerror or error}") from None
+
+    def _letters(self, warnings):
+        start = self.peek()
+        fields, results = {}, False
+        if start == "[":
+            yield from self.array("")
+        elif start == "{":
+            self.pos += 1
+            while self.peek() != "}":
+                if fields or results:
+                    self.expect(",")
+                    self.peek()
+                if self.peek() != '"':
+                    self.fail_json("Expecting property name enclosed in double quotes")
+                key = self.value()
+                self.expect(":")
+                if key == "results" and self.peek() == "[":
+                    results = True
+                    yield from self.array("results")
+                else:
+                    fields[key] = self.value()
+            self.pos += 1
+        else:
+            fields = self.value()
+        if self.peek() != "":
+            self.fail_json("Extra data")
+        if results:
+            if fields.get("next"):
+                warnings.append(
+                    f"{self.name}: one page of a longer list; the letters of the other pages are not in the file."
+                )
+        elif start == "{" and "results" in fields:
+            raise ImportFailed(self.name, None, "results", "must be a list of letters.")
+        elif start == "{" and "id" in fields:
+            yield "letter", 1, fields
+        elif start != "[":
+            raise ImportFailed(
+                self.name,
+                1,
+                None,
+                'not the archive\'s JSON: expected {"count", "next", "previous", "results": [...]}, '
+                "a list of letters, or one letter.",
+            )
+
+    def array(self, path):
+        """Yield (path, line, value) for each value of the array that starts here."""
+        self.pos += 1
+        index = 0
+        while self.peek() != "]":
+            if index:
+                self.expect(",")
+                self.peek()
+            line = self.line_at(self.pos)
+            yield f"{path}[{index}]", line, self.value()
+            index += 1
+        self.pos += 1
+
+    # -- reading -------------------------------------------------------------
+
+    def read(self):
+        """Append the next chunk of the file to the buffer, dropping what has been read; False at the end."""
+        if self.eof:
+            return False
+        chunk = self.file.read(JsonFile.CHUNK)
+        try:
+            text = self.utf8.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as error:
+            raise ImportFailed(
+                self.name, None, None, f"not UTF-8 text (byte {self.bytes_read + error.start})."
+            ) from None
+        self.bytes_read += len(chunk)
+        self.eof = not chunk
+        done = self.pos
+        self.line_at(done)
+        newline = self.buffer.rfind("\n", 0, done)
+        self.column = done - newline - 1 if newline >= 0 else self.column + done
+        self.line = self.counted_line
+        self.buffer = self.buffer[done:] + text
+        self.pos, self.counted = 0, 0
+        return True
+
+    def peek(self):
+        """The next character that is not white space ("" at the end of the file), moving to it."""
+        while True:
+            buffer, pos = self.buffer, self.pos
+            while pos < len(buffer) and buffer[pos] in " \t\n\r":
+                pos += 1
+            self.pos = pos
+            if pos < len(buffer) or not self.read():
+                return buffer[pos] if pos < len(buffer) else ""
+
+    def expect(self, char):
+        if self.peek() != char:
+            self.fail_json(f"Expecting {char!r} delimiter")
+        self.pos += 1
+
+    def value(self):
+        """Decode the JSON value that starts here (after white space), reading more of the file as needed."""
+        self.peek()
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError as error:
+                # Cut off by the end of the buffer, not wrong: read on (a string that never ends is
+                # reported by the decoder at its first line break, or at the end of the file).
+                cut = error.pos >= len(self.buffer) - 32 or error.msg.startswith("Unterminated string")
+                if cut and self.read():
+                    continue
+                self.fail_json(error.msg, position=error.pos)
+            if end == len(self.buffer) and self.read():
+                continue  # a number may go on in the next chunk
+            self.pos = end
+            return value
+
+    def line_at(self, position):
+        self.counted_line += self.buffer.count("\n", self.counted, position)
+        self.counted = position
+        return self.counted_line
+
+    def fail_json(self, message, position=None):
+        position = self.pos if position is None else position
+        newline = self.buffer.rfind("\n", 0, position)
+        line = self.line + self.buffer.count("\n", 0, position)
+        column = position - newline if newline >= 0 else self.column + position + 1
+        raise ImportFailed(self.name, line, None, f"not valid JSON: {message} (column {column}).")
 
 
 # ---------------------------------------------------------------------------
@@ -742,23 +886,25 @@ class _Entry:
     spellings: set
     new: bool = False
     placeholder: bool = False
+    changed: bool = False
 
 
 class _Registry:
     """The people and organisations (or places) of the archive and of this import, by slug, identifier and name."""
 
-    def __init__(self, model, variant_model, schemes, status, now):
+    def __init__(self, model, variant_model, schemes, status, now, using):
         self.model, self.variant_model, self.schemes, self.status, self.now = model, variant_model, schemes, status, now
+        self.using = using
         self.is_agent = model is Agent
         self.by_slug, self.by_id, self.by_name, self.by_variant = {}, {}, {}, {}
         self.created, self.changed, self.variants = [], [], []
         owner = variant_model.owner_field
         fields = ["slug", "name", *schemes] + (["kind"] if self.is_agent else [])
         fields.append("merged_into")
-        records = list(model.objects.order_by("pk").only(*fields))
+        records = list(model.objects.using(using).order_by("pk").only(*fields))
         by_pk = {record.pk: record for record in records}
         variants = {}
-        for pk, name in variant_model.objects.order_by("pk").values_list(f"{owner}_id", "name"):
+        for pk, name in variant_model.objects.using(using).order_by("pk").values_list(f"{owner}_id", "name"):
             variants.setdefault(pk, []).append(name)
         entries = {}
         for record in records:
@@ -863,7 +1009,8 @@ class _Registry:
                 setattr(record, scheme, value)
                 self.by_id.setdefault((scheme, value), entry)
                 filled = True
-        if filled and not entry.new and entry not in self.changed:
+        if filled and not entry.new and not entry.changed:
+            entry.changed = True
             self.changed.append(entry)
         name = ref.name
         if entry.placeholder and name:
@@ -879,14 +1026,13 @@ class _Registry:
 
     def save(self):
         """Write the new records, the identifiers filled in, the new variants; return the ids touched."""
-        self.model.objects.bulk_create([entry.record for entry in self.created], batch_size=BATCH_SIZE)
+        objects = self.model.objects.using(self.using)
+        bulk_insert.create(self.model, [entry.record for entry in self.created], using=self.using)
         if self.changed:
-            self.model.objects.bulk_update(
-                [entry.record for entry in self.changed], list(self.schemes), batch_size=BATCH_SIZE
-            )
+            objects.bulk_update([entry.record for entry in self.changed], list(self.schemes), batch_size=BATCH_SIZE)
         owner = self.variant_model.owner_field
         limit = self.variant_model._meta.get_field("name").max_length
-        self.variant_model.objects.bulk_create(
+        self.variant_model.objects.using(self.using).bulk_create(
             [self.variant_model(**{owner: entry.record, "name": name[:limit]}) for entry, name in self.variants],
             batch_size=BATCH_SIZE,
             ignore_conflicts=True,
@@ -903,18 +1049,19 @@ def _by_slug(queryset, slugs, chunk=1000):
         yield from queryset.filter(slug__in=slugs[start : start + chunk])
 
 
-def _documents(model, refs, status, now):
+def _documents(model, refs, status, now, using):
     """
-    ({slug: instance}, [created]) for the source or cited documents named:
-    the archive's (the surviving one for a merged record), else new ones.
+    ({slug: instance}, [created]) for the source or cited documents named (one
+    ref per slug): the archive's (the surviving one for a merged record), else new ones.
     """
+    objects = model.objects.using(using)
     slugs = {ref.slug for ref in refs}
-    found = {record.slug: record for record in _by_slug(model.objects.all(), slugs)}
+    found = {record.slug: record for record in _by_slug(objects.all(), slugs)}
     for slug, record in list(found.items()):
         seen = set()
         while record.merged_into_id and record.pk not in seen:
             seen.add(record.pk)
-            record = model.objects.get(pk=record.merged_into_id)
+            record = objects.get(pk=record.merged_into_id)
         found[slug] = record
     created = []
     for ref in refs:
@@ -924,94 +1071,157 @@ def _documents(model, refs, status, now):
             record = model(**fields)
             found[ref.slug] = record
             created.append(record)
-    model.objects.bulk_create(created, batch_size=BATCH_SIZE)
+    bulk_insert.create(model, created, using=using)
     return found, created
 
 
-def _letter(record, *, sources, status, now):
-    place = record.place.entry.record if record.place else None
-    return Letter(
-        slug=record.slug,
-        title=record.title,
-        kind=record.kind,
-        date_from=record.date_from,
-        date_to=record.date_to,
-        date_precision=record.date_precision,
-        date_certainty=record.date_certainty,
-        date_as_written=record.date_as_written,
-        place_written=place,
-        place_as_written=record.place_as_written,
-        language=record.language or Letter._meta.get_field("language").default,
-        source=sources[record.source.slug] if record.source else None,
-        source_pages=record.source_pages,
-        source_position=record.source_position or 1,
-        status=status,
-        published_at=now if status == PublicationStatus.PUBLISHED else None,
-        **record.texts,
-    )
+def _ref_key(ref):
+    """What a reference says: two references that say the same lead to the same record."""
+    ids = tuple(sorted(ref.ids.items())) if ref.ids else ()
+    if isinstance(ref, AgentRef):
+        return (AgentRef, ref.name, ref.kind, ref.slug, ids, ref.status, ref.kind_stated)
+    return (PlaceRef, ref.name, ref.slug, ids, ref.kind, ref.latitude, ref.longitude, ref.status)
 
 
-def _assign_positions(records, sources):
-    """Give letters a free position in their source: the one the file gives if free, else the next one."""
-    taken = {}
-    existing = [source.pk for source in sources.values() if source.pk]
-    for source_id, position in Letter.objects.filter(source_id__in=existing).values_list(
-        "source_id", "source_position"
-    ):
-        taken.setdefault(source_id, set()).add(position)
-    for record in records:
-        if record.source is None:
-            continue
-        used = taken.setdefault(sources[record.source.slug].pk, set())
-        position = record.source_position
-        if position is None or position in used:
-            position = max(used, default=0) + 1
-        used.add(position)
-        record.source_position = position
+class _References:
+    """
+    The people, organisations, places and documents that the new letters
+    refer to, each distinct reference once (a corpus of 100,000 letters names
+    a few thousand records, hundreds of thousands of times) and known by its
+    number, in the order in which ``_Registry.resolve`` takes them:
+    participants, then the bodies they act for, then the records mentioned;
+    the place written, then the places mentioned.
+    """
 
+    def __init__(self):
+        self.numbers = {}  # {what a reference says: its number}
+        self.refs = []  # by number
+        self.agent_numbers = ({}, {}, {})  # participants, on behalf of, mentioned: in order of first appearance
+        self.place_numbers = ({}, {})  # place written, mentioned
+        self.sources, self.cited = {}, {}  # {slug: first DocumentRef}
 
-def _parts(record, letter, paragraphs_out, footnotes_out, rows):
-    """Participations, paragraphs, footnotes, citations and mentions of one new letter."""
-    positions, seen = {}, set()
-    for participant in record.participants:
-        agent = participant.agent.entry.record
-        if (id(agent), participant.role) in seen:
-            continue  # the same person listed twice in one role
-        seen.add((id(agent), participant.role))
-        positions[participant.role] = positions.get(participant.role, 0) + 1
-        rows["participations"].append(
-            Participation(
-                letter=letter,
-                agent=agent,
-                role=participant.role,
-                name_as_written=participant.name_as_written,
-                title_as_written=participant.title_as_written,
-                on_behalf_of=participant.on_behalf_of.entry.record if participant.on_behalf_of else None,
-                inferred=participant.inferred,
-                position=positions[participant.role],
+    def number(self, ref, order):
+        """The number of this reference (the same for every reference that says the same)."""
+        key = _ref_key(ref)
+        number = self.numbers.get(key)
+        if number is None:
+            number = self.numbers[key] = len(self.refs)
+            self.refs.append(ref)
+        order[number] = None
+        return number
+
+    def agents(self):
+        return [self.refs[number] for number in dict.fromkeys(itertools.chain(*self.agent_numbers))]
+
+    def places(self):
+        return [self.refs[number] for number in dict.fromkeys(itertools.chain(*self.place_numbers))]
+
+    def compact(self, record):
+        """
+        What ``_Import.write_batch`` needs of a new letter, in plain tuples
+        (references by number, documents by slug), to keep until it is written.
+        """
+        participants, on_behalf, mentioned = self.agent_numbers
+        written, mentioned_places = self.place_numbers
+        people = tuple(
+            (
+                str(participant.role),
+                self.number(participant.agent, participants),
+                participant.name_as_written,
+                participant.title_as_written,
+                self.number(participant.on_behalf_of, on_behalf) if participant.on_behalf_of else None,
+                participant.inferred,
             )
+            for participant in record.participants
         )
-    by_position = {}
-    for position, kind, page, text in record.paragraphs:
-        paragraph = Paragraph(letter=letter, position=position, kind=kind, page=page, text=text)
-        by_position[position] = paragraph
-        paragraphs_out.append(paragraph)
-    for marker, paragraph, anchor, text in record.footnotes:
-        footnotes_out.append(
-            Footnote(letter=letter, marker=marker, paragraph=by_position.get(paragraph), anchor=anchor, text=text)
+        place = self.number(record.place, written) if record.place else None
+        mentions = tuple(
+            (
+                self.number(ref, mentioned if isinstance(ref, AgentRef) else mentioned_places),
+                isinstance(ref, PlaceRef),
+                name_as_written,
+            )
+            for ref, name_as_written in record.mentions
         )
-    for position, (document, quote) in enumerate(record.citations, start=1):
-        rows["citations"].append(
-            Citation(letter=letter, cited_document=rows["cited"][document.slug], quote=quote, position=position)
+        if record.source:
+            self.sources.setdefault(record.source.slug, record.source)
+        for document, _quote in record.citations:
+            self.cited.setdefault(document.slug, document)
+        return _Letter(
+            slug=record.slug,
+            file=record.file,
+            values=(
+                record.title,
+                str(record.kind),
+                record.date_from,
+                record.date_to,
+                str(record.date_precision),
+                str(record.date_certainty),
+                record.date_as_written,
+                record.place_as_written,
+                record.language or DEFAULT_LANGUAGE,
+                record.source_pages,
+                *(record.texts.get(name, "") for name in LETTER_TEXTS),
+            ),
+            place=place,
+            source=record.source.slug if record.source else None,
+            source_position=record.source_position,
+            in_reply_to=record.in_reply_to,
+            annex_of=record.annex_of,
+            participants=people,
+            paragraphs=tuple((position, str(kind), page, text) for position, kind, page, text in record.paragraphs),
+            footnotes=tuple(record.footnotes),
+            citations=tuple((document.slug, quote) for document, quote in record.citations),
+            mentions=mentions,
         )
-    mentioned = set()
-    for ref, name_as_written in record.mentions:
-        target = ref.entry.record
-        if id(target) in mentioned:
-            continue
-        mentioned.add(id(target))
-        field_name = "place" if isinstance(ref, PlaceRef) else "agent"
-        rows["mentions"].append(Mention(letter=letter, name_as_written=name_as_written, **{field_name: target}))
+
+
+class _Letter(NamedTuple):
+    """A new letter as ``_References.compact`` keeps it (see there)."""
+
+    slug: str
+    file: str
+    values: tuple  # LETTER_VALUES
+    place: int | None
+    source: str | None
+    source_position: int | None
+    in_reply_to: str
+    annex_of: str
+    participants: tuple  # (role, agent, name as written, title as written, on behalf of, inferred)
+    paragraphs: tuple  # (position, kind, page, text)
+    footnotes: tuple  # (marker, paragraph position or None, anchor, text)
+    citations: tuple  # (cited document slug, quote)
+    mentions: tuple  # (reference, is a place, name as written)
+
+
+LETTER_TEXTS = ["summary", "reference", "translation_note", "letterhead", "enclosures", "editorial_note"]
+#: The values a _Letter carries as they are, in this order.
+LETTER_VALUES = [
+    "title",
+    "kind",
+    "date_from",
+    "date_to",
+    "date_precision",
+    "date_certainty",
+    "date_as_written",
+    "place_as_written",
+    "language",
+    "source_pages",
+    *LETTER_TEXTS,
+]
+#: The columns of a letter that the importer writes (the others take their defaults).
+LETTER_FIELDS = [
+    "id",
+    "slug",
+    *LETTER_VALUES,
+    "place_written_id",
+    "source_id",
+    "source_position",
+    "in_reply_to_id",
+    "annex_of_id",
+    "status",
+    "published_at",
+]
 
 
 def import_files(paths, *, status=PublicationStatus.PUBLISHED, language="", dry_run=False, progress=None):
@@ -1021,98 +1231,249 @@ def import_files(paths, *, status=PublicationStatus.PUBLISHED, language="", dry_
     a file cannot be read. ``progress`` receives short lines of text.
     """
     started = time.monotonic()
-    progress = progress or (lambda line: None)
     report = ImportReport(files=len(paths), dry_run=dry_run)
-    records = []
-    for path in paths:
-        file_records, warnings = read_file(path, language=language)
-        records.extend(file_records)
-        report.warnings.extend(warnings)
-        progress(f"{path}: {len(file_records)} letter(s) read.")
-    with transaction.atomic():
-        _write(records, report, status=status, progress=progress)
+    files = [open_file(path, language=language) for path in paths]
+    using = router.db_for_write(Letter)
+    with transaction.atomic(using=using), tempfile.TemporaryFile(prefix="import-letters-") as spool:
+        _Import(files, report, spool, status=status, progress=progress, using=using).run()
         report.seconds = time.monotonic() - started
         if dry_run:
-            transaction.set_rollback(True)
+            transaction.set_rollback(True, using=using)
     return report
 
 
-def _write(records, report, *, status, progress):
-    now = timezone.now()
-    existing = set(_by_slug(Letter.objects.values_list("slug", flat=True), {record.slug for record in records}))
-    new_records, seen = [], set()
-    for record in records:
-        if record.slug in existing or record.slug in seen:
-            report.already_present += 1
-            continue
-        seen.add(record.slug)
-        new_records.append(record)
-    without_language = sum(1 for record in new_records if not record.language)
-    if without_language:
-        report.warnings.append(
-            f"{without_language} letter(s) without a language in their file: set to the archive's default "
-            f"({Letter._meta.get_field('language').default}); --language chooses another."
-        )
+class _Import:
+    """
+    One import (see "Speed" in the module docstring): ``check`` reads and
+    checks every letter, keeps what the new ones refer to and puts them aside
+    in ``spool`` (a temporary file), ``BATCH_SIZE`` at a time; ``resolve``
+    finds or creates the records they refer to; ``write`` takes the batches
+    back and writes them.
+    """
 
-    agents = _Registry(Agent, AgentName, cmif.AGENT_SCHEMES, status, now)
-    agent_refs = [p.agent for r in new_records for p in r.participants]
-    agent_refs += [p.on_behalf_of for r in new_records for p in r.participants if p.on_behalf_of]
-    agent_refs += [ref for r in new_records for ref, _name in r.mentions if isinstance(ref, AgentRef)]
-    agents.resolve(agent_refs)
-    places = _Registry(Place, PlaceName, cmif.PLACE_SCHEMES, status, now)
-    place_refs = [r.place for r in new_records if r.place]
-    place_refs += [ref for r in new_records for ref, _name in r.mentions if isinstance(ref, PlaceRef)]
-    places.resolve(place_refs)
-    touched_agents, touched_places = agents.save(), places.save()
-    sources, created_sources = _documents(SourceDocument, [r.source for r in new_records if r.source], status, now)
-    cited, created_cited = _documents(CitedDocument, [d for r in new_records for d, _q in r.citations], status, now)
-    _assign_positions(new_records, sources)
+    def __init__(self, files, report, spool, *, status, progress, using):
+        self.files, self.report, self.spool, self.status, self.using = files, report, spool, status, using
+        self.progress = progress or (lambda line: None)
+        self.connection = connections[using]
+        self.now = timezone.now()
+        self.refs = _References()
+        self.batches = 0  # in the spool
+        self.existing = set()  # slugs of letters in the archive already
+        self.new = set()  # slugs of the letters to write
+        self.wanted = set()  # slugs that letters answer or are annexed to
+        self.targets = {}  # {slug: pk} of the wanted letters, once they exist
+        self.forward = []  # (pk, field name, slug): links to letters written later in the import
+        self.taken = {}  # {source pk: positions used}
+        self.last = {}  # {source pk: highest position used}
 
-    report.people = sum(1 for entry in agents.created if entry.record.kind == Agent.Kind.PERSON)
-    report.organisations = len(agents.created) - report.people
-    report.places = len(places.created)
-    report.sources, report.cited_documents = len(created_sources), len(created_cited)
+    def run(self):
+        self.check()
+        self.resolve()
+        self.write()
 
-    letters = {}
-    for start in range(0, len(new_records), BATCH_SIZE):
-        batch = new_records[start : start + BATCH_SIZE]
-        built = [_letter(record, sources=sources, status=status, now=now) for record in batch]
-        Letter.objects.bulk_create(built)
-        rows = {"participations": [], "citations": [], "mentions": [], "cited": cited}
-        paragraphs, footnotes = [], []
-        for record, letter in zip(batch, built, strict=True):
-            _parts(record, letter, paragraphs, footnotes, rows)
-            letters[record.slug] = letter
-        Participation.objects.bulk_create(rows["participations"], batch_size=BATCH_SIZE)
-        Paragraph.objects.bulk_create(paragraphs, batch_size=BATCH_SIZE)
-        Footnote.objects.bulk_create(footnotes, batch_size=BATCH_SIZE)
-        Citation.objects.bulk_create(rows["citations"], batch_size=BATCH_SIZE)
-        Mention.objects.bulk_create(rows["mentions"], batch_size=BATCH_SIZE)
-        progress(f"{start + len(batch)}/{len(new_records)} letters written.")
-    report.letters = len(letters)
+    # -- reading -------------------------------------------------------------
 
-    _link_threads(new_records, letters, report)
-    search.index_spellings(agents=touched_agents, places=touched_places)
-    search.index_letters([letter.pk for letter in letters.values()])
+    def check(self):
+        without_language = 0
+        for file in self.files:
+            count, group = 0, []
+            for record in itertools.chain(file.records(), [None]):
+                if record is not None:
+                    count += 1
+                    group.append(record)
+                if group and (record is None or len(group) == BATCH_SIZE):
+                    without_language += self.check_group(group)
+                    group = []
+            self.report.warnings.extend(file.warnings)
+            self.progress(f"{file.name}: {count} letter(s) read.")
+        if without_language:
+            self.report.warnings.append(
+                f"{without_language} letter(s) without a language in their file: set to the archive's default "
+                f"({DEFAULT_LANGUAGE}); --language chooses another."
+            )
 
-
-def _link_threads(records, letters, report):
-    """in_reply_to and annex_of, once every letter exists (the target may come later in the file)."""
-    wanted = {slug for record in records for slug in (record.in_reply_to, record.annex_of) if slug}
-    targets = {slug: letter.pk for slug, letter in letters.items() if slug in wanted}
-    targets.update(_by_slug(Letter.objects.values_list("slug", "pk"), wanted - set(targets)))
-    changed = []
-    for record in records:
-        letter = letters[record.slug]
-        for field_name in ("in_reply_to", "annex_of"):
-            slug = getattr(record, field_name)
-            if not slug:
+    def check_group(self, records):
+        """Put the new letters aside; count those the archive has already. Returns the number without a language."""
+        letters = Letter.objects.using(self.using).values_list("slug", flat=True)
+        self.existing.update(_by_slug(letters, {record.slug for record in records} - self.new - self.existing))
+        new, without_language = [], 0
+        for record in records:
+            if record.slug in self.existing or record.slug in self.new:
+                self.report.already_present += 1
                 continue
-            if slug not in targets or targets[slug] == letter.pk:
-                report.warnings.append(f"{record.file}: {record.slug}: {field_name} {slug} is not in the archive.")
+            self.new.add(record.slug)
+            new.append(self.refs.compact(record))
+            without_language += not record.language
+            self.wanted.update(slug for slug in (record.in_reply_to, record.annex_of) if slug)
+        if new:
+            pickle.dump(new, self.spool, protocol=pickle.HIGHEST_PROTOCOL)
+            self.batches += 1
+        return without_language
+
+    # -- records -------------------------------------------------------------
+
+    def resolve(self):
+        """Find or create the people, organisations, places and documents; the positions taken in the sources."""
+        status, now, using = self.status, self.now, self.using
+        agents = _Registry(Agent, AgentName, cmif.AGENT_SCHEMES, status, now, using)
+        agents.resolve(self.refs.agents())
+        places = _Registry(Place, PlaceName, cmif.PLACE_SCHEMES, status, now, using)
+        places.resolve(self.refs.places())
+        touched_agents, touched_places = agents.save(), places.save()
+        search.index_spellings(agents=touched_agents, places=touched_places)
+        self.pks = [ref.entry.record.pk for ref in self.refs.refs]
+        sources, created_sources = _documents(SourceDocument, list(self.refs.sources.values()), status, now, using)
+        cited, created_cited = _documents(CitedDocument, list(self.refs.cited.values()), status, now, using)
+        self.sources = {slug: record.pk for slug, record in sources.items()}
+        self.cited = {slug: record.pk for slug, record in cited.items()}
+
+        report = self.report
+        report.people = sum(1 for entry in agents.created if entry.record.kind == Agent.Kind.PERSON)
+        report.organisations = len(agents.created) - report.people
+        report.places = len(places.created)
+        report.sources, report.cited_documents = len(created_sources), len(created_cited)
+
+        created = {source.pk for source in created_sources}
+        existing_sources = sorted(set(self.sources.values()) - created)
+        letters = Letter.objects.using(using)
+        for start in range(0, len(existing_sources), 1000):
+            chunk = existing_sources[start : start + 1000]
+            for source_id, position in letters.filter(source_id__in=chunk).values_list("source_id", "source_position"):
+                self.taken.setdefault(source_id, set()).add(position)
+        for source_id, positions in self.taken.items():
+            self.last[source_id] = max(positions)
+        self.targets.update(_by_slug(letters.values_list("slug", "pk"), self.wanted - self.new))
+
+    def position(self, source_id, wanted):
+        """The position the file gives the letter in its source if free, else the next one."""
+        used = self.taken.setdefault(source_id, set())
+        position = wanted
+        if position is None or position in used:
+            position = self.last.get(source_id, 0) + 1
+        used.add(position)
+        self.last[source_id] = max(position, self.last.get(source_id, 0))
+        return position
+
+    def link(self, letter, pk, field_name):
+        """The id of the letter this one answers or is annexed to, if written already (else None)."""
+        slug = getattr(letter, field_name)
+        if not slug:
+            return None
+        if slug in self.targets and slug != letter.slug:
+            return self.targets[slug]
+        if slug in self.new and slug != letter.slug:
+            self.forward.append((pk, field_name, slug))
+            return None
+        self.report.warnings.append(f"{letter.file}: {letter.slug}: {field_name} {slug} is not in the archive.")
+        return None
+
+    # -- writing -------------------------------------------------------------
+
+    def write(self):
+        using = self.using
+        self.writers = {
+            Letter: bulk_insert.RowWriter(Letter, LETTER_FIELDS, using=using),
+            Participation: bulk_insert.RowWriter(
+                Participation,
+                ["letter_id", "agent_id", "role", "name_as_written", "title_as_written", "on_behalf_of_id"]
+                + ["inferred", "position"],
+                using=using,
+            ),
+            Paragraph: bulk_insert.RowWriter(
+                Paragraph, ["id", "letter_id", "position", "kind", "page", "text"], using=using
+            ),
+            Footnote: bulk_insert.RowWriter(
+                Footnote, ["letter_id", "marker", "paragraph_id", "anchor", "text"], using=using
+            ),
+            Citation: bulk_insert.RowWriter(
+                Citation, ["letter_id", "cited_document_id", "quote", "position"], using=using
+            ),
+            Mention: bulk_insert.RowWriter(
+                Mention, ["letter_id", "agent_id", "place_id", "name_as_written"], using=using
+            ),
+        }
+        self.started, self.written = time.monotonic(), 0
+        self.spool.seek(0)
+        for _batch in range(self.batches):
+            self.write_batch(pickle.load(self.spool))  # noqa: S301 - the file this import wrote
+        self.report.letters = self.written
+        forward = {}
+        for pk, field_name, slug in self.forward:
+            forward.setdefault(field_name, []).append(Letter(pk=pk, **{f"{field_name}_id": self.targets[slug]}))
+        for field_name, letters in forward.items():
+            Letter.objects.using(using).bulk_update(letters, [field_name], batch_size=BATCH_SIZE)
+
+    def write_batch(self, letters):
+        writers = self.writers
+        ids = writers[Letter].reserve_ids(len(letters))
+        paragraph_ids = iter(writers[Paragraph].reserve_ids(sum(len(letter.paragraphs) for letter in letters)))
+        published_at = self.now if self.status == PublicationStatus.PUBLISHED else None
+        rows = {model: [] for model in writers}
+        for letter, pk in zip(letters, ids, strict=True):
+            if letter.slug in self.wanted:
+                self.targets[letter.slug] = pk
+            source = self.sources[letter.source] if letter.source else None
+            rows[Letter].append(
+                (
+                    pk,
+                    letter.slug,
+                    *letter.values,
+                    self.pks[letter.place] if letter.place is not None else None,
+                    source,
+                    self.position(source, letter.source_position) if source else letter.source_position or 1,
+                    self.link(letter, pk, "in_reply_to"),
+                    self.link(letter, pk, "annex_of"),
+                    self.status,
+                    published_at,
+                )
+            )
+            self.parts(letter, pk, rows, paragraph_ids)
+        for model, writer in writers.items():
+            writer.insert(rows[model])
+        search.index_letters(ids)
+        if self.connection.queries_logged and not self.connection.force_debug_cursor:
+            # DEBUG keeps the last 9,000 queries, INSERTs of whole transcriptions included: not during an
+            # import (unless a test is counting them).
+            self.connection.queries_log.clear()
+        self.written += len(letters)
+        self.progress(_progress_line(self.written, len(self.new), time.monotonic() - self.started))
+
+    def parts(self, letter, pk, rows, paragraph_ids):
+        """Participations, paragraphs, footnotes, citations and mentions of one new letter."""
+        pks = self.pks
+        positions, seen = {}, set()
+        for role, agent, name_as_written, title_as_written, on_behalf_of, inferred in letter.participants:
+            agent = pks[agent]
+            if (agent, role) in seen:
+                continue  # the same person listed twice in one role
+            seen.add((agent, role))
+            positions[role] = positions.get(role, 0) + 1
+            on_behalf_of = pks[on_behalf_of] if on_behalf_of is not None else None
+            rows[Participation].append(
+                (pk, agent, role, name_as_written, title_as_written, on_behalf_of, inferred, positions[role])
+            )
+        by_position = {}
+        for position, kind, page, text in letter.paragraphs:
+            by_position[position] = paragraph = next(paragraph_ids)
+            rows[Paragraph].append((paragraph, pk, position, kind, page, text))
+        for marker, paragraph, anchor, text in letter.footnotes:
+            rows[Footnote].append((pk, marker, by_position.get(paragraph), anchor, text))
+        for position, (document, quote) in enumerate(letter.citations, start=1):
+            rows[Citation].append((pk, self.cited[document], quote, position))
+        mentioned = set()
+        for ref, is_place, name_as_written in letter.mentions:
+            target = (is_place, pks[ref])
+            if target in mentioned:
                 continue
-            setattr(letter, f"{field_name}_id", targets[slug])
-            if letter not in changed:
-                changed.append(letter)
-    if changed:
-        Letter.objects.bulk_update(changed, ["in_reply_to", "annex_of"], batch_size=BATCH_SIZE)
+            mentioned.add(target)
+            rows[Mention].append(
+                (pk, None, target[1], name_as_written) if is_place else (pk, target[1], None, name_as_written)
+            )
+
+
+def _progress_line(done, total, seconds):
+    """'3000/10000 letters written. [######--------------] 30 %, 1,234 letters/s': a line per batch."""
+    share = done / total if total else 1
+    bar = "#" * round(share * 20)
+    rate = f", {done / seconds:,.0f} letters/s" if seconds else ""
+    return f"{done}/{total} letters written. [{bar:-<20}] {share:.0%}{rate}."

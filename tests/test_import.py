@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count, Q
+from django.test.utils import CaptureQueriesContext
 from lxml import etree
 
 from correspondence import exports, importers
@@ -538,3 +540,111 @@ def test_json_date_that_contradicts_its_precision_is_refused(tmp_path):
     with pytest.raises(CommandError, match=r"\[0\]\.date_to: a date precise to the month spans"):
         run(path)
     assert Letter.objects.count() == 0
+
+
+# ---------------------------------------------------------------------------
+# Large files: bulk writes, a fixed number of queries, flat memory
+# ---------------------------------------------------------------------------
+
+
+def generated(tmp_path, letters):
+    path = tmp_path / f"corpus-{letters}.json"
+    call_command(
+        "generate_corpus", letters=letters, seed=2, agents=40, places=10, cited=30, output=str(path), verbosity=0
+    )
+    return path
+
+
+def queries_of_an_import(path):
+    with CaptureQueriesContext(connection) as captured:
+        importers.import_files([path])
+    return len(captured.captured_queries)
+
+
+def test_import_queries_do_not_grow_with_the_number_of_letters(tmp_path):
+    """Ten times the letters (one batch either way): the same queries, not one more per letter or per row."""
+    few, many = generated(tmp_path, 10), generated(tmp_path, 100)
+    queries_for_few = queries_of_an_import(few)
+    assert Letter.objects.count() == 10
+    empty_archive()
+    queries_for_many = queries_of_an_import(many)
+    assert Letter.objects.count() == 100
+    assert Paragraph.objects.count() > 500
+    assert LetterSearchText.objects.count() == 100
+    assert queries_for_many <= queries_for_few + 2  # + a variant or a late reply link written in bulk
+    assert queries_for_many < 60
+
+
+def test_letters_are_written_in_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr(importers, "BATCH_SIZE", 40)
+    path = generated(tmp_path, 100)
+    _out, err = run(path)
+    assert re.findall(r"^(\d+)/100 letters written\.", err, re.MULTILINE) == ["40", "80", "100"]
+    assert Letter.objects.count() == 100
+    assert LetterSearchText.objects.count() == 100
+    positions = Letter.objects.exclude(source=None).values_list("source_id", "source_position")
+    assert len(set(positions)) == len(positions)
+
+
+def test_a_large_json_file_is_read_letter_by_letter(tmp_path, monkeypatch):
+    """A file many times the size of a chunk: the reader keeps about one chunk, not the file."""
+    monkeypatch.setattr(importers.JsonFile, "CHUNK", 4096)
+    path = generated(tmp_path, 200)
+    assert path.stat().st_size > 100 * 4096
+    reader = importers.JsonFile(path, name=str(path))
+    stream = importers._JsonStream(path, str(path))
+    largest = 0
+    for _where, _line, _item in stream.letters([]):
+        largest = max(largest, len(stream.buffer))
+    assert largest < 4 * 4096
+    assert sum(1 for _record in reader.records()) == 200
+
+
+def pretty_letters(count):
+    letters = [
+        {"id": f"letter-{n}", "title": f"Lettre {n}", "date_precision": "unknown", "paragraphs": [{"text": "Texte."}]}
+        for n in range(count)
+    ]
+    return {"count": count, "next": None, "previous": None, "results": letters}
+
+
+def test_a_bad_letter_far_into_a_file_is_named_with_its_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(importers.JsonFile, "CHUNK", 256)  # many chunks before the bad letter
+    data = pretty_letters(60)
+    del data["results"][47]["title"]
+    text = json.dumps(data, indent=1)
+    line = text[: text.index('"id": "letter-47"')].count("\n")  # the line of the letter's opening brace
+    path = tmp_path / "letters.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CommandError, match=rf'line {line}, results\[47\]: missing required key "title"'):
+        run(path)
+    assert Letter.objects.count() == 0
+
+
+def test_bad_json_far_into_a_file_is_named_with_the_line_and_column_json_gives(tmp_path, monkeypatch):
+    monkeypatch.setattr(importers.JsonFile, "CHUNK", 256)
+    text = json.dumps(pretty_letters(60), indent=1).replace('"Lettre 47",', '"Lettre 47",,')
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    path = tmp_path / "letters.json"
+    path.write_text(text, encoding="utf-8")
+    message = rf"line {expected.value.lineno}: not valid JSON: .* \(column {expected.value.colno}\)"
+    with pytest.raises(CommandError, match=message):
+        run(path)
+    assert Letter.objects.count() == 0
+
+
+def test_a_reply_may_come_before_the_letter_it_answers(tmp_path, monkeypatch):
+    monkeypatch.setattr(importers, "BATCH_SIZE", 1)  # the answered letter is written in a later batch
+    letters = [
+        {"id": "reply", "title": "Réponse", "thread": {"in_reply_to": {"id": "question"}}},
+        {"id": "question", "title": "Question", "thread": {"annex_of": {"id": "nowhere"}}},
+    ]
+    for letter in letters:
+        letter.update(date_from="2020-10-20", date_to="2020-10-20")
+    path = tmp_path / "letters.json"
+    path.write_text(json.dumps(letters), encoding="utf-8")
+    _out, err = run(path)
+    assert Letter.objects.get(slug="reply").in_reply_to == Letter.objects.get(slug="question")
+    assert Letter.objects.get(slug="question").annex_of is None
+    assert "question: annex_of nowhere is not in the archive" in err
