@@ -1430,7 +1430,7 @@ class _Import:
             self.parts(letter, pk, rows, paragraph_ids)
         for model, writer in writers.items():
             writer.insert(rows[model])
-        search.index_letters(ids)
+        search.index_letters(ids, new=True, using=self.using)
         if self.connection.queries_logged and not self.connection.force_debug_cursor:
             # DEBUG keeps the last 9,000 queries, INSERTs of whole transcriptions included: not during an
             # import (unless a test is counting them).

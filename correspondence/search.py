@@ -106,6 +106,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from correspondence.bulk_insert import RowWriter
 from correspondence.models import (
     Agent,
     AgentName,
@@ -133,6 +134,10 @@ MAX_QUERY_WORDS = 20
 MAX_SPELLINGS = 30
 #: Letters gathered per round of queries by ``index_letters``.
 BATCH_SIZE = 500
+#: The same for letters just created (``index_letters(new=True)``): an importer's whole batch.
+NEW_BATCH_SIZE = 1000
+#: LetterSearchText's text columns, in the order of its FTS5 table's columns.
+_PARTS = ("title", "names", "summary", "text")
 
 POSTGRESQL_CONFIG = "french_unaccent"
 #: ``ts_rank`` weights are PostgreSQL's defaults (D 0.1, C 0.2, B 0.4, A 1.0); the same ratios for FTS5's
@@ -410,12 +415,16 @@ def _spellings_for(keys, using):
 # ---------------------------------------------------------------------------
 
 
-def index_letters(letter_ids, registry=global_apps):
+def index_letters(letter_ids, registry=global_apps, *, new=False, using=None):
     """
     Rebuild the search text of these letters from the database; remove it for
     letters that no longer exist. Rows whose text has not changed are not
     written. Call it once at the end of a bulk import (see the module
     docstring); ``registry`` is for data migrations (historical models).
+
+    ``new=True`` says the letters have just been created (an importer's batch,
+    in the transaction that wrote them): their rows are then inserted with
+    one statement per table, without looking for rows to update or remove.
     """
     LetterSearchText = registry.get_model("correspondence", "LetterSearchText")
     ids = sorted({pk for pk in letter_ids if pk is not None})
@@ -423,6 +432,13 @@ def index_letters(letter_ids, registry=global_apps):
         from correspondence.state import bump
 
         bump()  # written in bulk, without signals: cached summaries are out of date
+    if new:
+        using = using or LetterSearchText.objects.db
+        writer = RowWriter(LetterSearchText, ["letter_id", *_PARTS], using=using)
+        for batch in batched(ids, NEW_BATCH_SIZE):
+            gathered = _gather(batch, registry, using=using)
+            writer.insert([(pk, *parts.values()) for pk, parts in gathered.items()])
+        return
     for batch in batched(ids, BATCH_SIZE):
         gathered = _gather(batch, registry)
         existing = {
@@ -444,11 +460,11 @@ def index_letters(letter_ids, registry=global_apps):
             LetterSearchText.objects.filter(pk__in=gone).delete()
 
 
-def _gather(ids, registry):
+def _gather(ids, registry, using=None):
     """{letter id: {"title", "names", "summary", "text"}} for the letters that exist among ``ids``."""
 
     def model(name):
-        return registry.get_model("correspondence", name).objects.filter(letter_id__in=ids)
+        return registry.get_model("correspondence", name).objects.using(using).filter(letter_id__in=ids)
 
     letters = {}
     for (
@@ -465,7 +481,8 @@ def _gather(ids, registry):
         letterhead,
     ) in (
         registry.get_model("correspondence", "Letter")
-        .objects.filter(pk__in=ids)
+        .objects.using(using)
+        .filter(pk__in=ids)
         .values_list(
             "pk",
             "title",

@@ -539,6 +539,25 @@ def test_rebuild_command_restores_a_lost_index(unrelated_letters):
     assert found("Ganja") == ["gandja"]
 
 
+def test_indexing_new_letters_writes_what_a_full_reindex_writes(unrelated_letters):
+    letter = letter_with_text("new", "Les mines de Lachin.", summary="Déminage à Choucha.")
+    make_footnote(letter, text="Note de la source.")
+    make_citation(letter, make_cited_document(title="Déclaration trilatérale", symbol="TRI/2020"))
+    make_participation(letter, make_agent("Elmar Mammadyarov"), title_as_written="Ministre")
+    make_mention(letter, place=make_place("Shusha"), name_as_written="Choucha")
+    columns = ["title", "names", "summary", "text"]
+    if connection.vendor == "postgresql":
+        columns.append("vector")
+    reindexed = LetterSearchText.objects.filter(pk=letter.pk).values(*columns).get()
+    LetterSearchText.objects.filter(pk=letter.pk).delete()
+
+    search.index_letters([letter.pk], new=True)
+
+    assert LetterSearchText.objects.filter(pk=letter.pk).values(*columns).get() == reindexed
+    assert found("Choucha") == ["new"]
+    assert found("TRI/2020") == ["new"]
+
+
 def test_loaddata_leaves_a_complete_index(tmp_path):
     stamps = {"created": "2026-11-23T00:00:00Z", "modified": "2026-11-23T00:00:00Z"}
     letter = {
