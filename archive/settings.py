@@ -148,6 +148,8 @@ def cache_from_url(url):
         "rediss": ("django.core.cache.backends.redis.RedisCache", url),
         "memcached": ("django.core.cache.backends.memcached.PyMemcacheCache", rest),
         "db": ("django.core.cache.backends.db.DatabaseCache", rest),
+        # One machine's gunicorn workers sharing a folder (file:///var/cache/archive).
+        "file": ("django.core.cache.backends.filebased.FileBasedCache", rest),
         "locmem": ("django.core.cache.backends.locmem.LocMemCache", rest),
         "dummy": ("django.core.cache.backends.dummy.DummyCache", ""),
     }

