@@ -347,21 +347,32 @@ class LetterFilterSet(django_filters.FilterSet):
     def filter_queryset(self, queryset):
         return self.queryset_without(None, queryset)
 
-    def queryset_without(self, excluded, queryset=None):
+    def queryset_without(self, excluded, queryset=None, *, ranked=True):
         """
         The valid filters applied to the queryset, without ``excluded``: the
         letters a facet counts are those that the *other* active filters keep.
-        Sorting is applied only to the full list.
+        Sorting is applied only to the full list. ``ranked=False``: a search
+        narrows without rank or snippet (see ``search_letters``), unsorted.
         """
+        from correspondence.search import search_letters
+
         queryset = self.queryset.all() if queryset is None else queryset
         cleaned = self.form.cleaned_data
         for name, value in cleaned.items():
             if name in (excluded, "sort"):
                 continue
+            if name == "q" and not ranked:
+                queryset = search_letters(queryset, value, ranked=False)
+                continue
             queryset = self.filters[name].filter(queryset, value)
-        if excluded is None:
+        if excluded is None and ranked:
             queryset = self.filters["sort"].filter(queryset, cleaned.get("sort"))
         return queryset
+
+    def matching(self):
+        """The letters these filters keep, unsorted and without search rank: for counts and charts."""
+        self.is_valid()
+        return self.queryset_without(None, ranked=False)
 
     def cache_parts(self, excluded=("sort",)):
         """
@@ -399,7 +410,7 @@ class LetterFilterSet(django_filters.FilterSet):
         return {name: self.facet(name) for name in self.FACETS}
 
     def facet(self, name):
-        letters = self.queryset_without(name).order_by()
+        letters = self.queryset_without(name, ranked=False).order_by()
         selected = self.selected_value(name)
         count = Count("pk", distinct=True)
         if name in ("sender", "recipient", "participant"):

@@ -475,7 +475,7 @@ class LetterListView(ListPageMixin, FilterView):
         ]
         context["clear_url"] = self.request.path
         context["data_links"] = {**context.get("data_links", {}), "cmif": self.format_url("cmif")}
-        letters = self.object_list
+        letters = self.filterset.matching() if self.filterset.is_valid() else self.object_list
         # Drawn only when the template's fragment cache has not got them for these filters and this generation.
         context["charts_key"] = cache_key("charts", self.filterset.cache_parts(), request_generation(self.request))
         context["charts_timeout"] = settings.SUMMARY_CACHE_SECONDS
@@ -487,7 +487,7 @@ class LetterListView(ListPageMixin, FilterView):
     def result_count(self, queryset):
         if not self.filterset.is_valid():
             return None
-        return cached("count", self.filterset.cache_parts(), queryset.count, request=self.request)
+        return cached("count", self.filterset.cache_parts(), self.filterset.matching().count, request=self.request)
 
     def page_rows(self, page):
         """

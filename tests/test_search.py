@@ -605,3 +605,20 @@ def test_sqlite_reads_the_full_text_index_first_whatever_the_other_filters(unrel
 
     assert steps[0].startswith("SCAN correspondence_letter_fts VIRTUAL TABLE"), steps
     assert "USING INTEGER PRIMARY KEY" in steps[1], steps
+
+
+@pytest.mark.parametrize("query", ["mines", "Bərdə", "Barda", "mines antipersonnel", "S/RES/822", "de la", "zzz", "«»"])
+def test_narrowing_without_rank_keeps_exactly_the_ranked_letters(query, unrelated_letters):
+    """Counts, facets and charts narrow with ``ranked=False``: the same letters as the ranked list."""
+    place = make_place("Bərdə", slug="berde")
+    PlaceName.objects.create(place=place, name="Barda")
+    letter_with_text("mines", "Les mines antipersonnel posées près de Bərdə.", place_written=place)
+    letter_with_text("resolution", "La résolution S/RES/822 du Conseil de sécurité.")
+    letter_with_text("autre", "Des mines d'or, encore des mines.")
+    search.index_spellings()
+    letters = Letter.objects.published()
+    ranked = {letter.slug for letter in search_letters(letters, query)}
+    unranked = search_letters(letters, query, ranked=False)
+    assert {letter.slug for letter in unranked} == ranked
+    assert unranked.count() == len(ranked)
+    assert "search_rank" not in unranked.query.annotations
