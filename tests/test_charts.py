@@ -583,3 +583,24 @@ def test_ten_thousand_letters_chart_quickly():
     assert sum(place["mentioned"] for place in letter_map["places"]) == 10_000
     assert len(html) < 400_000
     assert elapsed < 5, f"charts of 10,000 letters took {elapsed:.2f}s"
+
+
+def test_the_network_draws_only_its_strongest_lines_and_says_how_many_it_leaves_out(client):
+    """Ten writers each writing to ten recipients: 100 lines, of which the strongest are drawn."""
+    writers = [make_agent(f"Writer {n}", slug=f"writer-{n}") for n in range(10)]
+    readers = [make_agent(f"Reader {n}", slug=f"reader-{n}") for n in range(10)]
+    for w, writer in enumerate(writers):
+        for r, reader in enumerate(readers):
+            for copy in range(1 + (w + r) % 3):
+                letter = make_published_letter(f"L {w} {r} {copy}", slug=f"l-{w}-{r}-{copy}")
+                make_participation(letter, writer, Participation.Role.SENDER)
+                make_participation(letter, reader, Participation.Role.RECIPIENT)
+    chart = network_data(Letter.objects.published().filter(slug__startswith="l-"), limit=40, edge_limit=30)
+    assert len(chart["edges"]) == 30
+    assert chart["omitted_edges"] == 70
+    assert min(edge["weight"] for edge in chart["edges"]) >= 2  # the heaviest lines are kept
+    response = client.get("/letters/", HTTP_ACCEPT_LANGUAGE="en")
+    network = response.context["network"]
+    assert len(network["edges"]) == charts.NETWORK_EDGE_LIMIT
+    assert network["omitted_edges"] >= 100 - charts.NETWORK_EDGE_LIMIT
+    assert b"weaker lines between them are left out" in response.content
