@@ -376,9 +376,6 @@ class HomeView(PageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(cached("home", {}, self.summary, request=self.request))
-        context["latest_letters"] = (
-            Letter.objects.published().with_people().order_by("-date_from", "-date_to", "slug")[: self.latest_count]
-        )
         return context
 
     def summary(self):
@@ -404,6 +401,9 @@ class HomeView(PageMixin, TemplateView):
             )
             sources = sources.filter(pk__in=list(largest))
         return {
+            "latest_letters": list(
+                letters.with_people().order_by("-date_from", "-date_to", "slug")[: self.latest_count]
+            ),
             "span": letters.aggregate(earliest=Min("date_from"), latest=Max("date_to")),
             "counts": counts,
             "sources": list(sources.select_related("issuing_body").annotate(letter_count=items_count())),
@@ -465,7 +465,7 @@ class LetterListView(ListPageMixin, FilterView):
         context = super().get_context_data(**kwargs)
         filterset = self.filterset
         context["searching"] = filterset.searching
-        context["facets"] = filterset.cached_facets(self.request)
+        context["facets"] = SimpleLazyObject(lambda: filterset.cached_facets(self.request))
         sort = filterset.form.cleaned_data.get("sort") if filterset.is_valid() else None
         context["sort_value"] = sort[0] if sort else ("relevance" if filterset.searching else "date")
         context["sort_options"] = [
@@ -478,6 +478,8 @@ class LetterListView(ListPageMixin, FilterView):
         letters = self.filterset.matching() if self.filterset.is_valid() else self.object_list
         # Drawn only when the template's fragment cache has not got them for these filters and this generation.
         context["charts_key"] = cache_key("charts", self.filterset.cache_parts(), request_generation(self.request))
+        query = sorted(self.request.GET.lists())
+        context["content_key"] = cache_key("list-content", {"query": query}, request_generation(self.request))
         context["charts_timeout"] = settings.SUMMARY_CACHE_SECONDS
         context["timeline"] = SimpleLazyObject(lambda: charts.timeline_data(letters))
         context["network"] = SimpleLazyObject(lambda: charts.network_data(letters))
@@ -498,7 +500,9 @@ class LetterListView(ListPageMixin, FilterView):
         if self.format != "html" or not self.filterset.is_valid():
             return page.object_list
         parts = {**self.filterset.cache_parts(excluded=()), "page": page.number}
-        return cached("rows", parts, lambda: list(page.object_list), request=self.request)
+        # Lazy: not even read from the cache when the template's cached content has the page already.
+        rows = page.object_list  # the queryset (the page's object_list becomes what this returns)
+        return SimpleLazyObject(lambda: cached("rows", parts, lambda: list(rows), request=self.request))
 
 
 CITATION_FORMATS = {
@@ -528,9 +532,8 @@ class LetterDetailView(PageMixin, DetailView):
     def get_page_description(self):
         return self.object.summary or self.object.title
 
-    def neighbours(self):
+    def neighbours(self, letter):
         """The items before and after this one in its source document."""
-        letter = self.object
         if not letter.source_id:
             return None, None
         siblings = Letter.objects.published().filter(source_id=letter.source_id)
@@ -538,9 +541,18 @@ class LetterDetailView(PageMixin, DetailView):
         following = siblings.filter(source_position__gt=letter.source_position).order_by("source_position").first()
         return previous, following
 
+    def load(self):
+        """The letter with everything its page shows, its neighbours and its public change log."""
+        letter = self.get_object()
+        previous, following = self.neighbours(letter)
+        return letter, previous, following, history.public_change_log(letter)
+
     def get(self, request, *args, **kwargs):
-        self.object = self.get_object()
-        self.previous, self.following = self.neighbours()
+        # Cached for the archive's generation: a letter page builds a dozen queries, and building them
+        # (Django's SQL compiler) costs more than running them.
+        self.object, self.previous, self.following, self.change_log = cached(
+            "letter", {"slug": self.kwargs["slug"]}, self.load, request=request
+        )
         if self.format == "json":
             data = exports.letter_detail(self.object, self.absolute, self.previous, self.following)
             return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
@@ -575,7 +587,7 @@ class LetterDetailView(PageMixin, DetailView):
                 "previous_letter": self.previous,
                 "next_letter": self.following,
                 "permalink": self.absolute(letter.get_absolute_url()),
-                "change_log": history.public_change_log(letter),
+                "change_log": self.change_log,
                 "citation_text": citations.citation_text(letter, self.absolute(letter.get_absolute_url())),
                 "json_ld": citations.json_ld(citations.schema_org(letter, self.absolute(letter.get_absolute_url()))),
                 "open_graph": citations.open_graph(

@@ -259,15 +259,14 @@ def test_the_letter_page_runs_as_many_queries_with_ten_participants_as_with_one(
     assert counts[0] == counts[1]
 
 
-#: the letter, participations, paragraphs, footnotes, citations, mentions, replies, annexes, previous, next.
-LETTER_QUERIES = 10
-#: the page adds its public change log (one query for the versions with their revisions).
-LETTER_PAGE_QUERIES = LETTER_QUERIES + 1
+#: the archive's generation; the letter, participations, paragraphs, footnotes, citations, mentions,
+#: replies, annexes, previous, next; its public change log (the versions with their revisions).
+LETTER_QUERIES = 12
 
 
 def test_the_letter_page_query_count_is_pinned(client, django_assert_num_queries):
     letter = letter_with(10, "pin")
-    with django_assert_num_queries(LETTER_PAGE_QUERIES):
+    with django_assert_num_queries(LETTER_QUERIES):
         client.get(letter.get_absolute_url())
 
 
@@ -275,6 +274,21 @@ def test_the_letter_json_query_count_is_pinned(client, django_assert_num_queries
     letter = letter_with(10, "json")
     with django_assert_num_queries(LETTER_QUERIES):
         client.get(letter.get_absolute_url() + "?format=json")
+
+
+def test_a_letter_page_again_costs_one_query_and_shows_a_change_at_once(client, django_assert_num_queries):
+    letter = letter_with(10, "again")
+    first = client.get(letter.get_absolute_url())
+    with django_assert_num_queries(1):  # the generation: the letter and its parts come from the cache
+        again = client.get(letter.get_absolute_url())
+    assert again.context["letter"].title == first.context["letter"].title
+    assert [p.text for p in again.context["letter"].paragraphs.all()] == [
+        p.text for p in first.context["letter"].paragraphs.all()
+    ]
+    letter.title = "Titre corrigé"
+    letter.save()
+    assert client.get(letter.get_absolute_url()).context["letter"].title == "Titre corrigé"
+    assert b"Titre corrig" in client.get(letter.get_absolute_url() + "?format=json").content
 
 
 def test_an_undated_letter_without_source_is_shown(client):
