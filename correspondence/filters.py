@@ -17,7 +17,9 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.db import connections
 from django.db.models import Case, Count, Exists, OuterRef, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
 from correspondence.models import (
@@ -354,7 +356,6 @@ class LetterFilterSet(django_filters.FilterSet):
         Sorting is applied only to the full list. ``ranked=False``: a search
         narrows without rank or snippet (see ``search_letters``), unsorted.
         """
-        from correspondence.search import search_letters
 
         queryset = self.queryset.all() if queryset is None else queryset
         cleaned = self.form.cleaned_data
@@ -362,12 +363,31 @@ class LetterFilterSet(django_filters.FilterSet):
             if name in (excluded, "sort"):
                 continue
             if name == "q" and not ranked:
-                queryset = search_letters(queryset, value, ranked=False)
+                queryset = self.narrow_to_matches(queryset, value)
                 continue
             queryset = self.filters[name].filter(queryset, value)
         if excluded is None and ranked:
             queryset = self.filters["sort"].filter(queryset, cleaned.get("sort"))
         return queryset
+
+    def narrow_to_matches(self, queryset, query):
+        """
+        ``queryset`` narrowed to the letters matching the search. On PostgreSQL
+        the matches are read once per request, and each facet, chart and count
+        joins their ids as one array: the full-text condition on a common word
+        costs some 400 ms at 100,000 letters, and a list page asks it 14 times.
+        SQLite's ``rowid IN (full-text matches)`` reads only the FTS5 index.
+        """
+        from correspondence.search import search_letters
+
+        if not query:
+            return queryset
+        if connections[queryset.db].vendor != "postgresql":
+            return search_letters(queryset, query, ranked=False)
+        if getattr(self, "_matches", None) is None or self._matches[0] != query:
+            ids = list(search_letters(Letter.objects.published(), query, ranked=False).values_list("pk", flat=True))
+            self._matches = (query, ids)
+        return queryset.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (self._matches[1],)))
 
     def matching(self):
         """The letters these filters keep, unsorted and without search rank: for counts and charts."""
