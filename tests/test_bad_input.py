@@ -186,6 +186,20 @@ def test_the_500_page_renders_without_context_or_database():
     assert "<main" in html
 
 
+def test_the_503_page_is_the_500_page_with_its_own_words():
+    from django.utils import translation
+
+    with translation.override("en"):
+        unavailable = get_template("503.html").render()
+        error = get_template("500.html").render()
+    assert unavailable.startswith("<!doctype html>") and error.startswith("<!doctype html>")
+    assert "<title>Temporarily unavailable — " in unavailable
+    assert "The archive is briefly unavailable" in unavailable
+    assert "Something went wrong" not in unavailable
+    assert "Something went wrong on our side" in error and "briefly unavailable" not in error
+    assert unavailable.count("<h1>") == error.count("<h1>") == 1
+
+
 @override_settings(ALLOWED_HOSTS=["testserver"])
 def test_a_bad_host_is_a_400_page(client):
     response = client.get("/", headers={"host": "evil.example"})
