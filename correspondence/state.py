@@ -54,13 +54,13 @@ def generation():
     return value or 0
 
 
-def bump(**kwargs):
+def bump():
     """Mark the archive as changed: every cached summary is out of date."""
     if not ArchiveState.objects.filter(pk=STATE_ID).update(generation=F("generation") + 1):
         ArchiveState.objects.get_or_create(pk=STATE_ID, defaults={"generation": 1})
 
 
-def _changed(sender, raw=False, **kwargs):
+def _changed(sender, **kwargs):
     if sender is ArchiveState:
         return
     bump()

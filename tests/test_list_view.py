@@ -365,7 +365,7 @@ def test_a_filter_by_slug_adds_one_query_to_look_the_record_up(client, django_as
         client.get("/letters/?source=dossier-10")
 
 
-def test_the_same_list_again_costs_one_query(client, django_assert_num_queries):
+def test_the_same_list_again_reads_its_parts_from_the_cache(client, django_assert_num_queries):
     """Facets, charts, the count and the page's rows come from the cache: only the generation is read."""
     populate(10)
     first = client.get("/letters/?sort=-date&source=dossier-10")
