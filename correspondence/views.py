@@ -595,6 +595,12 @@ class LetterDetailView(PageMixin, DetailView):
                 ),
                 "content_language": letter.language or "fr",
                 "language_name": language_name(letter.language),
+                "content_key": cache_key(
+                    "letter-content",
+                    {"permalink": self.absolute(letter.get_absolute_url())},
+                    request_generation(self.request),
+                ),
+                "page_cache_seconds": settings.SUMMARY_CACHE_SECONDS,
             }
         )
         return context

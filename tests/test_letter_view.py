@@ -287,8 +287,21 @@ def test_a_letter_page_again_costs_one_query_and_shows_a_change_at_once(client, 
     ]
     letter.title = "Titre corrigé"
     letter.save()
-    assert client.get(letter.get_absolute_url()).context["letter"].title == "Titre corrigé"
+    paragraph = letter.paragraphs.first()
+    paragraph.text = "Un paragraphe corrigé."
+    paragraph.save()
+    html = client.get(letter.get_absolute_url()).content.decode()  # the rendered page is cached too
+    assert '<h1 id="letter-title" lang="fr">Titre corrigé</h1>' in html
+    assert "Un paragraphe corrigé." in html
     assert b"Titre corrig" in client.get(letter.get_absolute_url() + "?format=json").content
+
+
+def test_a_cached_letter_page_gives_each_address_its_own_permalink(client, settings):
+    settings.ALLOWED_HOSTS = ["archive.example", "miroir.example"]
+    letter = letter_with(2, "hosts")
+    for host in ("archive.example", "miroir.example", "archive.example"):
+        html = client.get(letter.get_absolute_url(), headers={"host": host}).content.decode()
+        assert f'<a href="http://{host}/letters/lettre-hosts/">http://{host}/letters/lettre-hosts/</a>' in html
 
 
 def test_an_undated_letter_without_source_is_shown(client):
