@@ -163,6 +163,8 @@ CACHES = {"default": cache_from_url(os.environ.get("DJANGO_CACHE_URL") or "locme
 # Facet counts, charts and result counts are cached per archive generation (correspondence/state.py):
 # a change makes them stale at once; this bounds how long one made without signals could last.
 SUMMARY_CACHE_SECONDS = envint("SUMMARY_CACHE_SECONDS", 600)
+#: A CSV export of a filtered list up to this many characters is kept in the cache as it is sent (0: never).
+CSV_CACHE_MAX_CHARS = envint("CSV_CACHE_MAX_CHARS", 5_000_000)
 
 # Read replicas (see archive/routers.py): reads go to them, writes to the primary.
 for number, url in enumerate(envlist("DATABASE_REPLICA_URLS", []), start=1):

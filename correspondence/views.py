@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (
     Count,
     Exists,
@@ -263,8 +264,24 @@ class ListPageMixin(PageMixin):
         return self.absolute(f"{self.request.path}?{query.urlencode()}")
 
     def csv_response(self):
-        header, rows = self.csv_header_and_rows(self.object_list.iterator(chunk_size=500))
-        response = StreamingHttpResponse(exports.csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+        """
+        The whole filtered list as CSV, streamed. A file of at most
+        ``CSV_CACHE_MAX_CHARS`` is kept in the cache for the archive's
+        generation as it goes out, and sent from there to the next reader who
+        asks the same (the whole archive is streamed every time, in flat memory).
+        """
+        key = cache_key(
+            f"csv-{self.csv_filename}",
+            {"query": sorted(self.request.GET.lists()), "site": self.absolute("/")},
+            request_generation(self.request),
+        )
+        body = cache.get(key)
+        if body is None:
+            header, rows = self.csv_header_and_rows(self.object_list.iterator(chunk_size=500))
+            body = _kept_in_cache(exports.csv_lines(header, rows), key, settings.CSV_CACHE_MAX_CHARS)
+        else:
+            body = [body]
+        response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{self.csv_filename}"'
         return response
 
@@ -604,6 +621,25 @@ class LetterDetailView(PageMixin, DetailView):
             }
         )
         return context
+
+
+def _kept_in_cache(lines, key, max_chars):
+    """
+    ``lines``, passed on one by one; once they are all out, and if they
+    came to at most ``max_chars`` characters, cached whole under ``key``.
+    A reader who leaves half-way leaves nothing in the cache.
+    """
+    kept, size = [], 0
+    for line in lines:
+        if kept is not None:
+            size += len(line)
+            if size <= max_chars:
+                kept.append(line)
+            else:
+                kept = None  # too large to keep: stream it, in flat memory
+        yield line
+    if kept is not None:
+        cache.set(key, "".join(kept), settings.SUMMARY_CACHE_SECONDS)
 
 
 # ---------------------------------------------------------------------------

@@ -4,6 +4,8 @@ import csv
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from correspondence.exports import LETTER_CSV_FIELDS, neutralise
 from correspondence.models import Agent, Participation, PublicationStatus
@@ -244,3 +246,37 @@ def test_drafts_are_absent_from_json_csv_and_record_data(client, letter):
     assert "brouillon" not in client.get("/people/anders-knape/?format=json").content.decode()
     assert "cache" not in client.get("/people/?format=json").content.decode()
     assert client.get("/letters/brouillon/?format=json").status_code == 404
+
+
+def test_a_csv_asked_again_comes_from_the_cache_and_shows_a_change_at_once(
+    client, letter, django_assert_num_queries
+):
+    first = read_csv(client.get("/letters/?kind=letter&format=csv"))
+    with django_assert_num_queries(1):  # the archive's generation; the file itself is in the cache
+        again = read_csv(client.get("/letters/?kind=letter&format=csv"))
+    assert again == first
+    letter.title = "Titre corrigé"
+    letter.save()
+    assert [row["title"] for row in read_csv(client.get("/letters/?kind=letter&format=csv"))] == ["Titre corrigé"]
+
+
+def test_a_csv_larger_than_the_limit_is_streamed_every_time_and_never_cached(
+    client, letter, settings
+):
+    settings.CSV_CACHE_MAX_CHARS = 200  # the header alone is longer
+    first = read_csv(client.get("/letters/?format=csv"))
+    with CaptureQueriesContext(connection) as queries:
+        again = read_csv(client.get("/letters/?format=csv"))
+    assert again == first and [row["id"] for row in again] == ["ibrahimov-knape"]
+    assert len(queries) > 1  # read from the database again
+
+
+def test_a_csv_left_half_way_is_not_cached(client, letter):
+    make_published_letter("Autre", slug="autre")
+    response = client.get("/letters/?format=csv")
+    next(iter(response.streaming_content))  # the header only: the reader leaves
+    response.close()
+    with CaptureQueriesContext(connection) as queries:
+        rows = read_csv(client.get("/letters/?format=csv"))
+    assert [row["id"] for row in rows] == ["autre", "ibrahimov-knape"]
+    assert len(queries) > 1
