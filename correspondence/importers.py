@@ -1322,10 +1322,16 @@ class _Import:
         touched_agents, touched_places = agents.save(), places.save()
         search.index_spellings(agents=touched_agents, places=touched_places)
         self.pks = [ref.entry.record.pk for ref in self.refs.refs]
+        # Names as written to the database, for the new letters' search text (``search_texts``).
+        self.agent_names, self.place_names = {}, {}
+        for ref in self.refs.refs:
+            names = self.place_names if isinstance(ref, PlaceRef) else self.agent_names
+            names[ref.entry.record.pk] = ref.entry.record.name
         sources, created_sources = _documents(SourceDocument, list(self.refs.sources.values()), status, now, using)
         cited, created_cited = _documents(CitedDocument, list(self.refs.cited.values()), status, now, using)
         self.sources = {slug: record.pk for slug, record in sources.items()}
         self.cited = {slug: record.pk for slug, record in cited.items()}
+        self.cited_texts = {record.pk: (record.title, record.symbol) for record in cited.values()}
 
         report = self.report
         report.people = sum(1 for entry in agents.created if entry.record.kind == Agent.Kind.PERSON)
@@ -1430,13 +1436,42 @@ class _Import:
             self.parts(letter, pk, rows, paragraph_ids)
         for model, writer in writers.items():
             writer.insert(rows[model])
-        search.index_letters(ids, new=True, using=self.using)
+        search.insert_search_texts(self.search_texts(rows), using=self.using)
         if self.connection.queries_logged and not self.connection.force_debug_cursor:
             # DEBUG keeps the last 9,000 queries, INSERTs of whole transcriptions included: not during an
             # import (unless a test is counting them).
             self.connection.queries_log.clear()
         self.written += len(letters)
         self.progress(_progress_line(self.written, len(self.new), time.monotonic() - self.started))
+
+    def search_texts(self, rows):
+        """
+        The search text of the letters of ``rows`` (what ``write_batch`` has
+        just written), built from those rows as ``search.index_letters``
+        builds it from the database, without reading them back.
+        """
+        agents, places = self.agent_names, self.place_names
+        fields = dict.fromkeys(LETTER_FIELDS)
+        letters = {}
+        for row in rows[Letter]:
+            values = dict(zip(fields, row, strict=True))
+            values["place_written__name"] = places.get(values["place_written_id"])
+            letters[row[0]] = ([values[name] for name in search.SEARCHED_LETTER_FIELDS], [], [], [], [], [])
+        for _id, letter, _position, _kind, _page, text in rows[Paragraph]:
+            letters[letter][1].append((text,))
+        for letter, marker, _paragraph, _anchor, text in rows[Footnote]:
+            letters[letter][2].append((marker, text))
+        for letter, agent, role, name_as_written, title_as_written, on_behalf_of, _inferred, position in rows[
+            Participation
+        ]:
+            letters[letter][3].append(
+                (role, position, agents[agent], name_as_written, title_as_written, agents.get(on_behalf_of))
+            )
+        for letter, agent, place, name_as_written in rows[Mention]:
+            letters[letter][4].append((agents.get(agent), places.get(place), name_as_written))
+        for letter, document, quote, _position in rows[Citation]:
+            letters[letter][5].append((quote, *self.cited_texts[document]))
+        return {pk: search.search_parts(*parts) for pk, parts in letters.items()}
 
     def parts(self, letter, pk, rows, paragraph_ids):
         """Participations, paragraphs, footnotes, citations and mentions of one new letter."""

@@ -450,10 +450,8 @@ def index_letters(letter_ids, registry=global_apps, *, new=False, using=None):
         bump()  # written in bulk, without signals: cached summaries are out of date
     if new:
         using = using or LetterSearchText.objects.db
-        writer = RowWriter(LetterSearchText, ["letter_id", *_PARTS], using=using)
         for batch in batched(ids, NEW_BATCH_SIZE):
-            gathered = _gather(batch, registry, using=using)
-            writer.insert([(pk, *parts.values()) for pk, parts in gathered.items()])
+            insert_search_texts(_gather(batch, registry, using=using), using=using, bumped=True)
         return
     for batch in batched(ids, BATCH_SIZE):
         gathered = _gather(batch, registry)
@@ -476,6 +474,23 @@ def index_letters(letter_ids, registry=global_apps, *, new=False, using=None):
             LetterSearchText.objects.filter(pk__in=gone).delete()
 
 
+def insert_search_texts(texts, *, using=None, bumped=False):
+    """
+    Insert the search rows of letters just created, in one statement:
+    ``texts`` is {letter id: ``search_parts(...)``}, built by an importer from
+    what it has just written. The letters must have no search row yet.
+    """
+    from correspondence.state import bump
+
+    if not texts:
+        return
+    if not bumped:
+        bump()  # written in bulk, without signals: cached summaries are out of date
+    LetterSearchText = global_apps.get_model("correspondence", "LetterSearchText")
+    writer = RowWriter(LetterSearchText, ["letter_id", *_PARTS], using=using or LetterSearchText.objects.db)
+    writer.insert([(pk, *(parts[name] for name in _PARTS)) for pk, parts in texts.items()])
+
+
 def _gather(ids, registry, using=None):
     """{letter id: {"title", "names", "summary", "text"}} for the letters that exist among ``ids``."""
 
@@ -483,8 +498,67 @@ def _gather(ids, registry, using=None):
         return registry.get_model("correspondence", name).objects.using(using).filter(letter_id__in=ids)
 
     letters = {}
-    for (
-        pk,
+    for pk, *values in (
+        registry.get_model("correspondence", "Letter")
+        .objects.using(using)
+        .filter(pk__in=ids)
+        .values_list("pk", *SEARCHED_LETTER_FIELDS)
+    ):
+        letters[pk] = (values, [], [], [], [], [])
+    if not letters:
+        return {}
+
+    def add(index, rows):
+        for letter_id, *values in rows:
+            if letter_id in letters:
+                letters[letter_id][index].append(values)
+
+    add(1, model("Paragraph").order_by("letter_id", "position").values_list("letter_id", "text"))
+    add(2, model("Footnote").values_list("letter_id", "marker", "text"))
+    add(3, model("Participation").values_list("letter_id", *SEARCHED_PARTICIPATION_FIELDS))
+    add(4, model("Mention").order_by("letter_id", "pk").values_list("letter_id", *SEARCHED_MENTION_FIELDS))
+    add(
+        5, model("Citation").order_by("letter_id", "position", "pk").values_list("letter_id", *SEARCHED_CITATION_FIELDS)
+    )
+    return {pk: search_parts(*parts) for pk, parts in letters.items()}
+
+
+#: What the search text holds of a letter and its parts (``search_parts`` takes them in these orders).
+SEARCHED_LETTER_FIELDS = (
+    "title",
+    "reference",
+    "date_as_written",
+    "summary",
+    "place_written__name",
+    "place_as_written",
+    "translation_note",
+    "editorial_note",
+    "enclosures",
+    "letterhead",
+)
+SEARCHED_PARTICIPATION_FIELDS = (
+    "role",
+    "position",
+    "agent__name",
+    "name_as_written",
+    "title_as_written",
+    "on_behalf_of__name",
+)
+SEARCHED_MENTION_FIELDS = ("agent__name", "place__name", "name_as_written")
+SEARCHED_CITATION_FIELDS = ("quote", "cited_document__title", "cited_document__symbol")
+
+
+def search_parts(letter, paragraphs, footnotes, participations, mentions, citations):
+    """
+    A letter's search text, {"title", "names", "summary", "text"}, from its
+    values (``SEARCHED_LETTER_FIELDS``) and its parts' (lists of tuples of the
+    other ``SEARCHED_*`` fields, plus the paragraph texts and the footnotes'
+    (marker, text)): paragraphs in order of position, mentions in the order
+    they were recorded, citations by position. Footnotes (by marker) and
+    participants (by role and position) are put in order here. The importer
+    calls it with what it has just written (no need to read it back).
+    """
+    (
         title,
         reference,
         date_as_written,
@@ -495,69 +569,21 @@ def _gather(ids, registry, using=None):
         editorial_note,
         enclosures,
         letterhead,
-    ) in (
-        registry.get_model("correspondence", "Letter")
-        .objects.using(using)
-        .filter(pk__in=ids)
-        .values_list(
-            "pk",
-            "title",
-            "reference",
-            "date_as_written",
-            "summary",
-            "place_written__name",
-            "place_as_written",
-            "translation_note",
-            "editorial_note",
-            "enclosures",
-            "letterhead",
-        )
-    ):
-        letters[pk] = {
-            "title": [title, reference, date_as_written],
-            "names": [place_name, place_as_written],
-            "summary": [summary],
-            "text": [summary],
-            "notes": [enclosures, letterhead, translation_note, editorial_note],
-        }
-    if not letters:
-        return {}
-
-    def add(part, letter_id, *values):
-        if letter_id in letters:
-            letters[letter_id][part].extend(values)
-
-    for letter_id, text in model("Paragraph").order_by("letter_id", "position").values_list("letter_id", "text"):
-        add("text", letter_id, text)
-    for letter_id, text in model("Footnote").order_by("letter_id", "marker").values_list("letter_id", "text"):
-        add("text", letter_id, text)
-    for letter_id, *names in (
-        model("Participation")
-        .order_by("letter_id", "role", "position")
-        .values_list("letter_id", "agent__name", "name_as_written", "title_as_written", "on_behalf_of__name")
-    ):
-        add("names", letter_id, *names)
-    for letter_id, *names in (
-        model("Mention")
-        .order_by("letter_id", "pk")
-        .values_list("letter_id", "agent__name", "place__name", "name_as_written")
-    ):
-        add("names", letter_id, *names)
-    for letter_id, *cited in (
-        model("Citation")
-        .order_by("letter_id", "position", "pk")
-        .values_list("letter_id", "quote", "cited_document__title", "cited_document__symbol")
-    ):
-        add("text", letter_id, *cited)
-
+    ) = letter
+    names = [place_name, place_as_written]
+    for _role, _position, *values in sorted(participations, key=lambda row: (row[0], row[1])):
+        names.extend(values)
+    for values in mentions:
+        names.extend(values)
+    text = [summary, *(paragraph for (paragraph,) in paragraphs)]
+    text.extend(note for _marker, note in sorted(footnotes, key=lambda row: row[0]))
+    for values in citations:
+        text.extend(values)
     return {
-        pk: {
-            "title": _joined(parts["title"]),
-            "names": _joined(parts["names"]),
-            "summary": _joined(parts["summary"]),
-            "text": _joined(parts["text"] + parts["notes"]),
-        }
-        for pk, parts in letters.items()
+        "title": _joined([title, reference, date_as_written]),
+        "names": _joined(names),
+        "summary": _joined([summary]),
+        "text": _joined([*text, enclosures, letterhead, translation_note, editorial_note]),
     }
 
 

@@ -38,7 +38,7 @@ from correspondence.models import (
     SourceDocument,
     fold,
 )
-from correspondence.search import deferred_indexing, search_letters
+from correspondence.search import deferred_indexing, index_letters, search_letters
 from tests.conftest import make_agent, make_place
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cmif"
@@ -648,3 +648,34 @@ def test_a_reply_may_come_before_the_letter_it_answers(tmp_path, monkeypatch):
     assert Letter.objects.get(slug="reply").in_reply_to == Letter.objects.get(slug="question")
     assert Letter.objects.get(slug="question").annex_of is None
     assert "question: annex_of nowhere is not in the archive" in err
+
+
+def search_rows():
+    """{letter slug: its search text}, as stored."""
+    return {
+        row["letter__slug"]: (row["title"], row["names"], row["summary"], row["text"])
+        for row in LetterSearchText.objects.values("letter__slug", "title", "names", "summary", "text")
+    }
+
+
+def test_an_import_writes_the_search_text_that_indexing_from_the_database_gives(seeds, tmp_path):
+    # The importer builds the search text from the rows it writes, without reading them back: it must be
+    # the text that index_letters gathers from the database (the seeds were indexed that way).
+    indexed = search_rows()
+    assert len(indexed) == counts()["Letter"] > 0
+    path = tmp_path / "letters.json"
+    path.write_text(json.dumps(export_details(), ensure_ascii=False), encoding="utf-8")
+    empty_archive()
+    run(path)
+    assert search_rows() == indexed
+
+
+def test_a_generated_corpus_imports_with_the_search_text_indexing_gives(tmp_path):
+    path = tmp_path / "corpus.json"
+    call_command("generate_corpus", letters=300, seed=7, output=str(path), force=True, verbosity=0)
+    run(path)
+    imported = search_rows()
+    assert len(imported) == 300
+    LetterSearchText.objects.all().delete()
+    index_letters(Letter.objects.values_list("pk", flat=True))
+    assert search_rows() == imported
