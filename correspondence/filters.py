@@ -385,8 +385,10 @@ class LetterFilterSet(django_filters.FilterSet):
         if connections[queryset.db].vendor != "postgresql":
             return search_letters(queryset, query, ranked=False)
         if getattr(self, "_matches", None) is None or self._matches[0] != query:
-            ids = list(search_letters(Letter.objects.published(), query, ranked=False).values_list("pk", flat=True))
-            self._matches = (query, ids)
+            ids = search_letters(Letter.objects.published(), query, ranked=False).values_list("pk", flat=True)
+            # One array literal ('{1,2,3}'): PostgreSQL reads it three times faster than ARRAY[1, 2, 3], the
+            # form a Python list becomes (65,000 ids: 84 ms against 247 ms per query).
+            self._matches = (query, "{" + ",".join(str(pk) for pk in ids) + "}")
         return queryset.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (self._matches[1],)))
 
     def matching(self):
@@ -432,80 +434,85 @@ class LetterFilterSet(django_filters.FilterSet):
     def facet(self, name):
         letters = self.queryset_without(name, ranked=False).order_by()
         selected = self.selected_value(name)
-        count = Count("pk", distinct=True)
-        if name in ("sender", "recipient", "participant"):
-            condition = Q(participations__agent__status=PUBLISHED)
-            if name != "participant":
-                condition &= Q(participations__role=self.filters[name].role)
-            rows = top(
-                letters.filter(condition)
-                .values("participations__agent__slug", "participations__agent__name")
-                .annotate(n=count),
-                "participations__agent__slug",
-                "participations__agent__name",
-                selected,
-            )
+        if name in ("kind", "language"):
+            label = dict(Letter.Kind.choices).get if name == "kind" else language_name
+            counted = Letter.objects.filter(pk__in=letters.values("pk")).values(name).annotate(n=Count("pk"))
             options = [
-                (row["participations__agent__slug"], row["participations__agent__name"], row["n"]) for row in rows
+                (row[name], label(row[name]) or row[name], row["n"]) for row in top(counted, name, name, selected)
             ]
-        elif name == "place_written":
-            rows = top(
-                letters.filter(place_written__status=PUBLISHED)
-                .values("place_written__slug", "place_written__name")
-                .annotate(n=count),
-                "place_written__slug",
-                "place_written__name",
-                selected,
-            )
-            options = [(row["place_written__slug"], row["place_written__name"], row["n"]) for row in rows]
-        elif name == "place_mentioned":
-            rows = top(
-                letters.filter(mentions__place__status=PUBLISHED)
-                .values("mentions__place__slug", "mentions__place__name")
-                .annotate(n=count),
-                "mentions__place__slug",
-                "mentions__place__name",
-                selected,
-            )
-            options = [(row["mentions__place__slug"], row["mentions__place__name"], row["n"]) for row in rows]
-        elif name == "cited":
-            rows = top(
-                letters.filter(citations__cited_document__status=PUBLISHED)
-                .values("citations__cited_document__slug", "citations__cited_document__title")
-                .annotate(n=count),
-                "citations__cited_document__slug",
-                "citations__cited_document__title",
-                selected,
-            )
-            options = [
-                (row["citations__cited_document__slug"], row["citations__cited_document__title"], row["n"])
-                for row in rows
-            ]
-        elif name == "source":
-            rows = top(
-                letters.filter(source__status=PUBLISHED)
-                .values("source__slug", "source__title", "source__symbol")
-                .annotate(n=count),
-                "source__slug",
-                "source__title",
-                selected,
-            )
-            options = [(row["source__slug"], row["source__symbol"] or row["source__title"], row["n"]) for row in rows]
-        elif name == "kind":
-            labels = dict(Letter.Kind.choices)
-            rows = top(letters.values("kind").annotate(n=count), "kind", "kind", selected)
-            options = [(row["kind"], labels.get(row["kind"], row["kind"]), row["n"]) for row in rows]
-        elif name == "language":
-            rows = top(letters.values("language").annotate(n=count), "language", "language", selected)
-            options = [(row["language"], language_name(row["language"]), row["n"]) for row in rows]
-        else:  # pragma: no cover - FACETS and this method go together
-            raise ValueError(name)
-
+        else:
+            options = self.counted_records(name, letters, selected)
         facet = [FacetOption(value, str(label), n, value == selected) for value, label, n in options]
         if selected and not any(option.selected for option in facet):
             facet.append(FacetOption(selected, self.selected_label(name), 0, True))
         facet.sort(key=lambda option: (-option.count, option.label.casefold()))
         return facet
+
+    #: For the facets of authority records: the rows that link a letter to a record (model, its letter
+    #: column, its record column, conditions, whether a letter can have several links to one record),
+    #: the record's model and the columns of its label (the first that is not empty). A person is a
+    #: sender of a letter once and a place is mentioned once (unique constraints); a participant can
+    #: have several roles, and a document can be cited at several places of a letter.
+    RECORD_FACETS = {
+        "sender": (
+            Participation,
+            "letter_id",
+            "agent_id",
+            {"role": Participation.Role.SENDER},
+            False,
+            Agent,
+            ("name",),
+        ),
+        "recipient": (
+            Participation,
+            "letter_id",
+            "agent_id",
+            {"role": Participation.Role.RECIPIENT},
+            False,
+            Agent,
+            ("name",),
+        ),
+        "participant": (Participation, "letter_id", "agent_id", {}, True, Agent, ("name",)),
+        "place_written": (Letter, "pk", "place_written_id", {}, False, Place, ("name",)),
+        "place_mentioned": (Mention, "letter_id", "place_id", {}, False, Place, ("name",)),
+        "cited": (Citation, "letter_id", "cited_document_id", {}, True, CitedDocument, ("title",)),
+        "source": (Letter, "pk", "source_id", {}, False, SourceDocument, ("symbol", "title")),
+    }
+
+    def counted_records(self, name, letters, selected):
+        """
+        [(slug, label, number of letters)] of a record facet's largest
+        options: the links are counted per record id among ``letters`` (a
+        subquery, so that no join of the filters multiplies them), then the
+        published records among the ``FACET_LIMIT`` largest groups are named.
+        Counting by id before joining the records is several times faster at
+        100,000 letters than grouping the joined rows by name.
+        """
+        links, letter_column, record_column, conditions, several, model, label_columns = self.RECORD_FACETS[name]
+        counted = (
+            links.objects.filter(**{f"{letter_column}__in": letters.values("pk")}, **conditions)
+            .values(record_column)
+            .annotate(n=Count(letter_column, distinct=several))
+            .order_by()
+        )
+        inner, params = counted.query.sql_with_params()
+        connection = connections[letters.db]
+        quote = connection.ops.quote_name
+        label_sql = ", ".join(f"r.{quote(column)}" for column in label_columns)
+        params = [*params, str(PUBLISHED)]
+        first = ""
+        if selected is not None:
+            first = "CASE WHEN r.slug = %s THEN 0 ELSE 1 END, "
+            params.append(selected)
+        sql = (
+            f"SELECT r.slug, {label_sql}, c.n FROM {quote(model._meta.db_table)} r "  # noqa: S608 - names from models
+            f"INNER JOIN ({inner}) c ON c.{quote(record_column)} = r.id WHERE r.status = %s "
+            f"ORDER BY {first}c.n DESC, r.{quote(label_columns[-1])} LIMIT {FACET_LIMIT:d}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [(slug, next((label for label in labels if label), slug), n) for slug, *labels, n in rows]
 
     def selected_value(self, name):
         value = self.form.cleaned_data.get(name) if hasattr(self.form, "cleaned_data") else None

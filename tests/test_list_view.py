@@ -599,3 +599,22 @@ def test_a_facet_lists_its_largest_options_and_the_selected_one(client):
     )
     selected = client.get(f"/letters/?sender={quiet}").context["facets"]["sender"]
     assert [(option.value, option.count) for option in selected if option.selected] == [(quiet, 1)]
+
+
+def test_a_facet_counts_letters_not_links(client, correspondence):
+    """A person in two roles, a document cited twice: each letter counts once."""
+    first = Letter.objects.get(slug="ibrahimov-knape")
+    make_participation(first, Agent.objects.get(slug="anar-ibrahimov"), COPY)
+    make_citation(first, first.citations.get().cited_document, quote="encore la résolution", position=2)
+    response = client.get("/letters/?sender=anar-ibrahimov")
+    assert facet(response, "cited") == {"s-res-822-1993": 1}
+    assert facet(response, "place_mentioned") == {"gandja": 1}
+    assert facet(response, "participant") == {"anar-ibrahimov": 1, "anders-knape": 1}
+    # the sender filter joins the participations: the facets' counts must not multiply through it
+    assert facet(response, "kind") == {"letter": 1}
+    assert facet(response, "source") == {"dossier": 1}
+    labels = {option.value: option.label for option in response.context["facets"]["source"]}
+    assert labels == {"dossier": "CG-BUR(2020)35-INF56"}  # a source is named by its symbol, else its title
+    assert {o.value: o.label for o in client.get("/letters/").context["facets"]["source"]}["onu-lettre"] == (
+        "Lettre à l'ONU"
+    )
