@@ -492,7 +492,8 @@ class LetterListView(ListPageMixin, FilterView):
         ]
         context["clear_url"] = self.request.path
         context["data_links"] = {**context.get("data_links", {}), "cmif": self.format_url("cmif")}
-        letters = self.filterset.matching() if self.filterset.is_valid() else self.object_list
+        # Lazy: on PostgreSQL narrowing to a search reads the matches, which a cached page does not need.
+        letters = SimpleLazyObject(lambda: self.filterset.matching() if self.filterset.is_valid() else self.object_list)
         # Drawn only when the template's fragment cache has not got them for these filters and this generation.
         context["charts_key"] = cache_key("charts", self.filterset.cache_parts(), request_generation(self.request))
         query = sorted(self.request.GET.lists())
@@ -506,7 +507,9 @@ class LetterListView(ListPageMixin, FilterView):
     def result_count(self, queryset):
         if not self.filterset.is_valid():
             return None
-        return cached("count", self.filterset.cache_parts(), self.filterset.matching().count, request=self.request)
+        return cached(
+            "count", self.filterset.cache_parts(), lambda: self.filterset.matching().count(), request=self.request
+        )
 
     def page_rows(self, page):
         """

@@ -377,6 +377,15 @@ def test_the_same_list_again_reads_its_parts_from_the_cache(client, django_asser
     assert again.context["paginator"].count == 10
 
 
+def test_the_same_search_again_reads_only_the_generation(client, searchable, django_assert_num_queries):
+    """On PostgreSQL a search's matches are read once per request to narrow the facets: not when cached."""
+    first = client.get("/letters/?q=mines&kind=letter")
+    assert slugs(first) == ["mines"]
+    with django_assert_num_queries(2):  # the names the words may spell (an indexed read), the generation
+        again = client.get("/letters/?q=mines&kind=letter")
+    assert slugs(again) == ["mines"] and again.context["paginator"].count == 1
+
+
 def test_a_change_is_in_the_cached_list_at_once(client):
     populate(3)
     before = client.get("/letters/")
