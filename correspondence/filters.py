@@ -434,19 +434,31 @@ class LetterFilterSet(django_filters.FilterSet):
     def facet(self, name):
         letters = self.queryset_without(name, ranked=False).order_by()
         selected = self.selected_value(name)
+        whole = self.counts_whole_archive(name)
         if name in ("kind", "language"):
             label = dict(Letter.Kind.choices).get if name == "kind" else language_name
-            counted = Letter.objects.filter(pk__in=letters.values("pk")).values(name).annotate(n=Count("pk"))
+            # The whole archive: from the (status, kind) and (status, language) indexes alone.
+            counted = letters if whole else Letter.objects.filter(pk__in=letters.values("pk"))
+            counted = counted.values(name).annotate(n=Count("*"))
             options = [
                 (row[name], label(row[name]) or row[name], row["n"]) for row in top(counted, name, name, selected)
             ]
         else:
-            options = self.counted_records(name, letters, selected)
+            options = self.counted_records(name, None if whole else letters, selected)
         facet = [FacetOption(value, str(label), n, value == selected) for value, label, n in options]
         if selected and not any(option.selected for option in facet):
             facet.append(FacetOption(selected, self.selected_label(name), 0, True))
         facet.sort(key=lambda option: (-option.count, option.label.casefold()))
         return facet
+
+    def counts_whole_archive(self, name):
+        """
+        Whether facet ``name`` counts every published letter: the list is of
+        the published letters (the public list) and no other filter is active.
+        """
+        return not self.cache_parts(excluded=("sort", name)) and (
+            self.queryset.query.where == Letter.objects.published().query.where
+        )
 
     #: For the facets of authority records: the rows that link a letter to a record (model, its letter
     #: column, its record column, conditions, whether a letter can have several links to one record),
@@ -487,17 +499,39 @@ class LetterFilterSet(django_filters.FilterSet):
         published records among the ``FACET_LIMIT`` largest groups are named.
         Counting by id before joining the records is several times faster at
         100,000 letters than grouping the joined rows by name.
+
+        ``letters=None``: among all the published letters. Every link is then
+        counted, from an index alone, less the links of the letters not
+        published (a few drafts): 15-20 ms at 100,000 letters, against some
+        150 ms for testing each link's letter.
         """
         links, letter_column, record_column, conditions, several, model, label_columns = self.RECORD_FACETS[name]
-        counted = (
-            links.objects.filter(**{f"{letter_column}__in": letters.values("pk")}, **conditions)
-            .values(record_column)
-            .annotate(n=Count(letter_column, distinct=several))
-            .order_by()
-        )
-        inner, params = counted.query.sql_with_params()
-        connection = connections[letters.db]
+
+        def counted(among=None):
+            """Links per record among these letters (all letters: ``None``)."""
+            rows = links.objects.filter(**conditions)
+            if among is not None:
+                rows = rows.filter(**{f"{letter_column}__in": among.values("pk")})
+            counts = Count(letter_column, distinct=True) if several else Count("*")
+            return rows.values(record_column).annotate(n=counts).order_by()
+
+        connection = connections[self.queryset.db]
         quote = connection.ops.quote_name
+        record = quote(record_column)
+        if letters is None:
+            inner, params = counted().query.sql_with_params()
+            # The statuses by name (an index range each): "status <> 'published'" reads every letter.
+            unpublished = Letter.objects.filter(
+                status__in=[status for status in PublicationStatus if status != PUBLISHED]
+            )
+            hidden, hidden_params = counted(unpublished).query.sql_with_params()
+            joined = f"INNER JOIN ({inner}) c ON c.{record} = r.id LEFT JOIN ({hidden}) h ON h.{record} = r.id"
+            params = [*params, *hidden_params]
+            count = "c.n - COALESCE(h.n, 0)"
+        else:
+            inner, params = counted(letters).query.sql_with_params()
+            joined = f"INNER JOIN ({inner}) c ON c.{record} = r.id"
+            count = "c.n"
         label_sql = ", ".join(f"r.{quote(column)}" for column in label_columns)
         params = [*params, str(PUBLISHED)]
         first = ""
@@ -505,9 +539,9 @@ class LetterFilterSet(django_filters.FilterSet):
             first = "CASE WHEN r.slug = %s THEN 0 ELSE 1 END, "
             params.append(selected)
         sql = (
-            f"SELECT r.slug, {label_sql}, c.n FROM {quote(model._meta.db_table)} r "  # noqa: S608 - names from models
-            f"INNER JOIN ({inner}) c ON c.{quote(record_column)} = r.id WHERE r.status = %s "
-            f"ORDER BY {first}c.n DESC, r.{quote(label_columns[-1])} LIMIT {FACET_LIMIT:d}"
+            f"SELECT r.slug, {label_sql}, {count} AS n FROM {quote(model._meta.db_table)} r {joined} "  # noqa: S608 - names from models
+            f"WHERE r.status = %s AND {count} > 0 "
+            f"ORDER BY {first}n DESC, r.{quote(label_columns[-1])} LIMIT {FACET_LIMIT:d}"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

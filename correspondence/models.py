@@ -663,6 +663,9 @@ class Letter(models.Model):
             models.Index(fields=["place_written", "status", "date_from"], name="letter_place_status_date_idx"),
             models.Index(fields=["in_reply_to", "status", "date_from"], name="letter_reply_status_date_idx"),
             models.Index(fields=["annex_of", "status", "source_position"], name="letter_annex_status_pos_idx"),
+            # Facet counts of the whole archive, from the index alone (LetterFilterSet.facet).
+            models.Index(fields=["status", "kind"], name="letter_status_kind_idx"),
+            models.Index(fields=["status", "language"], name="letter_status_language_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(in_reply_to=models.F("pk")), name="letter_not_reply_to_itself"),
@@ -823,6 +826,12 @@ class Participation(models.Model):
         verbose_name = _("participation")
         verbose_name_plural = _("participations")
         ordering = ["letter", "role", "position"]
+        # Facet counts of the whole archive from the index alone: letters per sender or recipient,
+        # distinct letters per person in any role (LetterFilterSet.facet).
+        indexes = [
+            models.Index(fields=["role", "agent", "letter"], name="participation_role_agent_idx"),
+            models.Index(fields=["agent", "letter"], name="participation_agent_letter_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["letter", "agent", "role"], name="participation_unique_role"),
             models.CheckConstraint(
@@ -944,6 +953,8 @@ class Citation(models.Model):
         verbose_name = _("citation")
         verbose_name_plural = _("citations")
         ordering = ["letter", "position", "cited_document"]
+        # Distinct letters per cited document, from the index alone (LetterFilterSet.facet).
+        indexes = [models.Index(fields=["cited_document", "letter"], name="citation_document_letter_idx")]
         constraints = [
             models.UniqueConstraint(fields=["letter", "cited_document", "position"], name="citation_unique"),
         ]

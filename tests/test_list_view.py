@@ -627,3 +627,57 @@ def test_a_facet_counts_letters_not_links(client, correspondence):
     assert {o.value: o.label for o in client.get("/letters/").context["facets"]["source"]}["onu-lettre"] == (
         "Lettre à l'ONU"
     )
+
+
+def test_facets_of_the_whole_archive_leave_out_the_letters_not_published(correspondence):
+    """
+    Without filters, facets count every link less those of drafts and letters
+    in review (from the indexes alone): the same counts as counting among the
+    published letters, and a record linked only to unpublished letters is not
+    listed.
+    """
+    from django.http import QueryDict
+
+    from correspondence.filters import LetterFilterSet
+
+    c = correspondence
+    review = make_published_letter(
+        "En relecture",
+        slug="en-relecture",
+        status=PublicationStatus.REVIEW,
+        kind=Letter.Kind.REPLY,
+        language="de",
+        source=c["dossier"],
+        source_position=3,
+        place_written=c["gandja"],
+    )
+    make_participation(review, c["knape"], SENDER)
+    make_participation(review, c["ibrahimov"], RECIPIENT)
+    make_participation(review, c["ibrahimov"], COPY)
+    make_participation(review, make_agent("Personne publiée", slug="seulement-en-relecture"), SIGNATORY)
+    make_mention(review, place=c["gandja"])
+    make_citation(review, c["resolution"])
+    make_citation(review, c["resolution"], quote="encore", position=2)
+
+    whole = LetterFilterSet(data=QueryDict(""), queryset=Letter.objects.published())
+    # The same letters, but not recognisably "the published letters": counted letter by letter.
+    among = LetterFilterSet(data=QueryDict(""), queryset=Letter.objects.published().filter(pk__gt=0))
+    assert whole.is_valid() and among.is_valid()
+    for name in LetterFilterSet.FACETS:
+        assert whole.counts_whole_archive(name) and not among.counts_whole_archive(name)
+        assert whole.facet(name) == among.facet(name), name
+    counts = {name: {option.value: option.count for option in whole.facet(name)} for name in LetterFilterSet.FACETS}
+    assert counts["sender"] == {"anar-ibrahimov": 1, "anders-knape": 1}
+    assert counts["participant"] == {"anders-knape": 3, "anar-ibrahimov": 2, "antonio-guterres": 1, "congres": 1}
+    assert counts["place_written"] == {"nakhitchevan": 1}
+    assert counts["place_mentioned"] == {"gandja": 1}
+    assert counts["cited"] == {"s-res-822-1993": 1}
+    assert counts["source"] == {"dossier": 2, "onu-lettre": 1}
+    assert counts["kind"] == {"letter": 1, "reply": 1, "annex": 1}
+    assert counts["language"] == {"fr": 2, "en": 1}
+
+    # Another filter active: the facet counts among the letters it keeps; its own facet still counts them all.
+    filtered = LetterFilterSet(data=QueryDict("kind=reply"), queryset=Letter.objects.published())
+    assert filtered.is_valid()
+    assert filtered.counts_whole_archive("kind") and not filtered.counts_whole_archive("sender")
+    assert {option.value: option.count for option in filtered.facet("sender")} == {"anders-knape": 1}
