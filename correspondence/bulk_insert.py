@@ -10,6 +10,9 @@ Usage::
     ids = paragraphs.reserve_ids(len(rows))          # primary keys, before the rows exist
     paragraphs.insert([(ids[0], letter_id, 1, "body", "", "Monsieur le Président,"), ...])
 
+    prepared = paragraphs.prepare(rows)            # the same in two steps: pure Python (a thread may do it)...
+    paragraphs.send(prepared)                      # ...then the database
+
 ``bulk_create`` builds a model instance per row and compiles every value
 through the ORM, which costs more than the database's own work when a
 letter brings twenty rows. Here a row is a tuple of values in the order of
@@ -96,6 +99,9 @@ class RowWriter:
         quote = connection.ops.quote_name
         self.table = quote(meta.db_table)
         self.columns = ", ".join(quote(field.column) for field in self.fields)
+        self.next_free = 0  # SQLite: the first id after those this writer has reserved
+        #: Rows go in with COPY (psycopg2 on PostgreSQL; psycopg 3 copies otherwise: the fallback serves it).
+        self.copies = connection.vendor == "postgresql" and not _is_psycopg3()
 
     def reserve_ids(self, count):
         """``count`` primary keys that no row has had or will be given by the database: a list."""
@@ -115,14 +121,24 @@ class RowWriter:
                     f"COALESCE((SELECT MAX({self.connection.ops.quote_name(pk.column)}) FROM {self.table}), 0))",
                     [self.model._meta.db_table],
                 )
-                start = cursor.fetchone()[0] + 1
+                # Ids reserved earlier by this writer may not be written yet (``prepare`` ahead of ``send``).
+                start = max(cursor.fetchone()[0] + 1, self.next_free)
+                self.next_free = start + count
                 return list(range(start, start + count))
         raise NotSupportedError(f"Reserving primary keys is not implemented for {self.connection.vendor}.")
 
     def insert(self, rows):
         """Write these rows (tuples of the given fields' values) in as few statements as the database allows."""
+        self.send(self.prepare(rows))
+
+    def prepare(self, rows):
+        """
+        What ``send`` writes: the rows adapted for the driver, in COPY's text
+        format on PostgreSQL. Pure Python, without the database: an importer
+        prepares the next batch in a thread while the database writes this one.
+        """
         if not rows:
-            return
+            return None
         if self.adapted:
             connection = self.connection
             adapted = []
@@ -133,26 +149,41 @@ class RowWriter:
                 adapted.append(row)
             rows = adapted
         defaults = self.default_values
+        if self.copies:
+            end = "".join(f"\t{_copy_text(value)}" for value in defaults) + "\n"
+            return "".join(["\t".join(map(_copy_text, row)) + end for row in rows])
+        if self.connection.vendor == "postgresql":
+            return rows
+        return [(*row, *defaults) for row in rows] if defaults else rows
+
+    def send(self, prepared):
+        """Write what ``prepare`` made of the rows."""
+        if not prepared:
+            return
         with self.connection.cursor() as cursor:
-            if self.connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy_expert"):
-                data = io.StringIO()
-                end = "".join(f"\t{_copy_text(value)}" for value in defaults) + "\n"
-                data.writelines("\t".join(map(_copy_text, row)) + end for row in rows)
-                data.seek(0)
-                cursor.copy_expert(f"COPY {self.table} ({self.columns}) FROM STDIN", data)
+            if self.copies:
+                cursor.copy_expert(
+                    f"COPY {self.table} ({self.columns}) FROM STDIN", io.StringIO(prepared), len(prepared)
+                )
                 return
             if self.connection.vendor == "postgresql":
                 types = ", ".join(f"(%s)::{field.db_type(self.connection).split('(')[0]}[]" for field in self.fields)
                 sql = f"INSERT INTO {self.table} ({self.columns}) SELECT * FROM UNNEST({types})"  # noqa: S608
-                for start in range(0, len(rows), BATCH_SIZE):
-                    batch = rows[start : start + BATCH_SIZE]
+                for start in range(0, len(prepared), BATCH_SIZE):
+                    batch = prepared[start : start + BATCH_SIZE]
                     columns = [list(column) for column in zip(*batch, strict=True)]
-                    columns += [[value] * len(batch) for value in defaults]
+                    columns += [[value] * len(batch) for value in self.default_values]
                     cursor.execute(sql, columns)
                 return
             placeholders = ", ".join(["%s"] * len(self.fields))
             sql = f"INSERT INTO {self.table} ({self.columns}) VALUES ({placeholders})"  # noqa: S608
-            cursor.executemany(sql, [(*row, *defaults) for row in rows] if defaults else rows)
+            cursor.executemany(sql, prepared)
+
+
+def _is_psycopg3():
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3
 
 
 def _copy_text(value):

@@ -56,9 +56,11 @@ time (``JsonFile``), never the whole file: memory does not grow with it.
 Then the records referred to are found or created at once (existing ones
 read with one query per model), and the batches are written back, each with
 one INSERT per table (``bulk_insert.RowWriter``: no model instance and no
-ORM compilation per row, primary keys reserved beforehand) and indexed for
-search (``search.index_letters``) in the same transaction; ``progress``
-receives a line per batch. Writes send no signals, so nothing is indexed
+ORM compilation per row, primary keys reserved beforehand) with their search
+rows (built from the rows written, as ``search.index_letters`` builds them)
+in the same transaction; ``progress`` receives a line per batch. On
+PostgreSQL the rows of the next batch are made in a thread while COPY writes
+this one. Writes send no signals, so nothing is indexed
 twice. A reply written before the letter it answers is linked at the end.
 
 Queries: a fixed number for the records, then a fixed number per batch,
@@ -70,6 +72,7 @@ first curated change. The import's summary is the record of what it created.
 """
 
 import codecs
+import concurrent.futures
 import datetime
 import functools
 import itertools
@@ -88,7 +91,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.text import slugify
 
-from correspondence import bulk_insert, cmif, search
+from correspondence import bulk_insert, cmif, search, state
 from correspondence.models import (
     Agent,
     AgentName,
@@ -1118,7 +1121,7 @@ class _References:
 
     def compact(self, record):
         """
-        What ``_Import.write_batch`` needs of a new letter, in plain tuples
+        What ``_Import.prepare_batch`` needs of a new letter, in plain tuples
         (references by number, documents by slug), to keep until it is written.
         """
         participants, on_behalf, mentioned = self.agent_numbers
@@ -1398,10 +1401,28 @@ class _Import:
                 Mention, ["letter_id", "agent_id", "place_id", "name_as_written"], using=using
             ),
         }
+        self.search_writer = search.search_text_writer(using)
+        if self.batches:
+            state.bump()  # written in bulk, without signals: cached summaries are out of date
         self.started, self.written = time.monotonic(), 0
         self.spool.seek(0)
-        for _batch in range(self.batches):
-            self.write_batch(pickle.load(self.spool))  # noqa: S301 - the file this import wrote
+        batches = (self.next_batch() for _batch in range(self.batches))
+        if not self.writers[Letter].copies:
+            for batch in batches:
+                self.send_batch(*self.prepare_batch(*batch))
+        else:
+            # COPY: Python builds the rows of a batch in a thread while PostgreSQL writes the previous one
+            # (psycopg2 lets go of the GIL for the whole statement; SQLite's driver takes it back after
+            # every row, so there the two would take turns). Only this thread touches the database.
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="import") as pool:
+                pending = None
+                for batch in batches:
+                    prepared = pool.submit(self.prepare_batch, *batch)
+                    if pending is not None:
+                        self.send_batch(*pending.result())
+                    pending = prepared
+                if pending is not None:
+                    self.send_batch(*pending.result())
         self.report.letters = self.written
         forward = {}
         for pk, field_name, slug in self.forward:
@@ -1409,12 +1430,21 @@ class _Import:
         for field_name, letters in forward.items():
             Letter.objects.using(using).bulk_update(letters, [field_name], batch_size=BATCH_SIZE)
 
-    def write_batch(self, letters):
-        writers = self.writers
-        ids = writers[Letter].reserve_ids(len(letters))
-        paragraph_ids = iter(writers[Paragraph].reserve_ids(sum(len(letter.paragraphs) for letter in letters)))
+    def next_batch(self):
+        """The next batch of new letters from the spool, with their ids and their paragraphs' reserved."""
+        letters = pickle.load(self.spool)  # noqa: S301 - the file this import wrote
+        ids = self.writers[Letter].reserve_ids(len(letters))
+        paragraph_ids = self.writers[Paragraph].reserve_ids(sum(len(letter.paragraphs) for letter in letters))
+        return letters, ids, paragraph_ids
+
+    def prepare_batch(self, letters, ids, paragraph_ids):
+        """
+        (number of letters, {writer: what it sends}) for a batch of new
+        letters whose ids are reserved: pure Python, run in a thread (``write``).
+        """
+        paragraph_ids = iter(paragraph_ids)
         published_at = self.now if self.status == PublicationStatus.PUBLISHED else None
-        rows = {model: [] for model in writers}
+        rows = {model: [] for model in self.writers}
         for letter, pk in zip(letters, ids, strict=True):
             if letter.slug in self.wanted:
                 self.targets[letter.slug] = pk
@@ -1434,20 +1464,25 @@ class _Import:
                 )
             )
             self.parts(letter, pk, rows, paragraph_ids)
-        for model, writer in writers.items():
-            writer.insert(rows[model])
-        search.insert_search_texts(self.search_texts(rows), using=self.using)
+        prepared = {writer: writer.prepare(rows[model]) for model, writer in self.writers.items()}
+        prepared[self.search_writer] = self.search_writer.prepare(search.search_text_rows(self.search_texts(rows)))
+        return len(letters), prepared
+
+    def send_batch(self, count, prepared):
+        """Write a batch that ``prepare_batch`` made, in the order the rows refer to each other."""
+        for writer, data in prepared.items():
+            writer.send(data)
         if self.connection.queries_logged and not self.connection.force_debug_cursor:
             # DEBUG keeps the last 9,000 queries, INSERTs of whole transcriptions included: not during an
             # import (unless a test is counting them).
             self.connection.queries_log.clear()
-        self.written += len(letters)
+        self.written += count
         self.progress(_progress_line(self.written, len(self.new), time.monotonic() - self.started))
 
     def search_texts(self, rows):
         """
-        The search text of the letters of ``rows`` (what ``write_batch`` has
-        just written), built from those rows as ``search.index_letters``
+        The search text of the letters of ``rows`` (what ``prepare_batch``
+        has just made), built from those rows as ``search.index_letters``
         builds it from the database, without reading them back.
         """
         agents, places = self.agent_names, self.place_names

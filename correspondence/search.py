@@ -486,9 +486,18 @@ def insert_search_texts(texts, *, using=None, bumped=False):
         return
     if not bumped:
         bump()  # written in bulk, without signals: cached summaries are out of date
+    search_text_writer(using).insert(search_text_rows(texts))
+
+
+def search_text_writer(using=None):
+    """A ``RowWriter`` of search rows, for ``search_text_rows``: written without signals (bump the generation)."""
     LetterSearchText = global_apps.get_model("correspondence", "LetterSearchText")
-    writer = RowWriter(LetterSearchText, ["letter_id", *_PARTS], using=using or LetterSearchText.objects.db)
-    writer.insert([(pk, *(parts[name] for name in _PARTS)) for pk, parts in texts.items()])
+    return RowWriter(LetterSearchText, ["letter_id", *_PARTS], using=using or LetterSearchText.objects.db)
+
+
+def search_text_rows(texts):
+    """The rows of ``texts`` ({letter id: ``search_parts(...)``}) for ``search_text_writer``."""
+    return [(pk, *(parts[name] for name in _PARTS)) for pk, parts in texts.items()]
 
 
 def _gather(ids, registry, using=None):

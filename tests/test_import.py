@@ -20,7 +20,7 @@ from django.db.models import Count, Q
 from django.test.utils import CaptureQueriesContext
 from lxml import etree
 
-from correspondence import exports, importers
+from correspondence import bulk_insert, exports, importers
 from correspondence.models import (
     Agent,
     AgentName,
@@ -584,6 +584,37 @@ def test_letters_are_written_in_batches(tmp_path, monkeypatch):
     assert LetterSearchText.objects.count() == 100
     positions = Letter.objects.exclude(source=None).values_list("source_id", "source_position")
     assert len(set(positions)) == len(positions)
+
+
+def test_a_batch_that_fails_half_way_leaves_the_database_as_it_was(tmp_path, monkeypatch):
+    """A batch that fails while its rows are made (in a thread on PostgreSQL) after one was written: nothing stays."""
+    monkeypatch.setattr(importers, "BATCH_SIZE", 40)
+    path = generated(tmp_path, 100)
+    before = counts()
+    prepare, made = importers._Import.prepare_batch, []
+
+    def fails_the_second_time(self, *args):
+        made.append(len(args[0]))
+        if len(made) == 2:
+            raise RuntimeError("the second batch fails")
+        return prepare(self, *args)
+
+    monkeypatch.setattr(importers._Import, "prepare_batch", fails_the_second_time)
+    with pytest.raises(RuntimeError, match="the second batch fails"):
+        importers.import_files([path])
+    assert made[:2] == [40, 40]
+    assert counts() == before
+
+
+def test_ids_reserved_ahead_of_the_rows_are_not_given_twice():
+    """Two reservations before either batch is written (the importer prepares the next batch ahead)."""
+    writer = bulk_insert.RowWriter(Agent, ["id", "name", "slug", "kind", "status"])
+    first, second = writer.reserve_ids(2), writer.reserve_ids(2)
+    assert not set(first) & set(second)
+    for ids in (second, first):  # written in either order
+        writer.insert([(pk, f"Personne {pk}", f"personne-{pk}", Agent.Kind.PERSON, "published") for pk in ids])
+    assert writer.reserve_ids(1)[0] > max(first + second)
+    assert Agent.objects.filter(pk__in=first + second).count() == 4
 
 
 def test_a_large_json_file_is_read_letter_by_letter(tmp_path, monkeypatch):
