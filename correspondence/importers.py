@@ -1401,20 +1401,30 @@ class _Import:
                 Mention, ["letter_id", "agent_id", "place_id", "name_as_written"], using=using
             ),
         }
-        self.search_writer = search.search_text_writer(using)
+        # PostgreSQL with psycopg2: COPY, the next batch made in a thread and its search vectors computed on a
+        # second connection while this one writes (see below).
+        pipelined = self.writers[Letter].copies
+        self.search_writer = search.search_text_writer(using, vectors=pipelined)
+        self.vectors = None
         if self.batches:
             state.bump()  # written in bulk, without signals: cached summaries are out of date
         self.started, self.written = time.monotonic(), 0
         self.spool.seek(0)
         batches = (self.next_batch() for _batch in range(self.batches))
-        if not self.writers[Letter].copies:
+        if not pipelined:
             for batch in batches:
                 self.send_batch(*self.prepare_batch(*batch))
         else:
-            # COPY: Python builds the rows of a batch in a thread while PostgreSQL writes the previous one
-            # (psycopg2 lets go of the GIL for the whole statement; SQLite's driver takes it back after
-            # every row, so there the two would take turns). Only this thread touches the database.
-            with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="import") as pool:
+            # Three stages at once: a thread makes the rows of a batch, another has a second server process
+            # compute their search vectors (search.SearchVectors), while this one COPYs the batch before:
+            # psycopg2 lets go of the GIL for the whole statement (SQLite's driver takes it back after every
+            # row, so there they would take turns). Only this thread uses the import's transaction.
+            with (
+                search.SearchVectors(using) as self.vectors,
+                concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-rows") as pool,
+                concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-vectors") as vectors,
+            ):
+                self.vector_pool = vectors
                 pending = None
                 for batch in batches:
                     prepared = pool.submit(self.prepare_batch, *batch)
@@ -1439,8 +1449,10 @@ class _Import:
 
     def prepare_batch(self, letters, ids, paragraph_ids):
         """
-        (number of letters, {writer: what it sends}) for a batch of new
-        letters whose ids are reserved: pure Python, run in a thread (``write``).
+        (number of letters, {writer: what it sends}, search rows to come or
+        None) for a batch of new letters whose ids are reserved: pure Python,
+        run in a thread on PostgreSQL (``write``), where the search rows, with
+        their vectors, are a future of ``with_vectors``.
         """
         paragraph_ids = iter(paragraph_ids)
         published_at = self.now if self.status == PublicationStatus.PUBLISHED else None
@@ -1465,13 +1477,23 @@ class _Import:
             )
             self.parts(letter, pk, rows, paragraph_ids)
         prepared = {writer: writer.prepare(rows[model]) for model, writer in self.writers.items()}
-        prepared[self.search_writer] = self.search_writer.prepare(search.search_text_rows(self.search_texts(rows)))
-        return len(letters), prepared
+        search_rows = search.search_text_rows(self.search_texts(rows))
+        if self.vectors is None:
+            prepared[self.search_writer] = self.search_writer.prepare(search_rows)
+            return len(letters), prepared, None
+        return len(letters), prepared, self.vector_pool.submit(self.with_vectors, search_rows)
 
-    def send_batch(self, count, prepared):
+    def with_vectors(self, search_rows):
+        """The search rows with their vectors, for the search writer (on the vectors' thread)."""
+        vectors = self.vectors(search_rows)
+        return self.search_writer.prepare([(*row, vector) for row, vector in zip(search_rows, vectors, strict=True)])
+
+    def send_batch(self, count, prepared, search_rows):
         """Write a batch that ``prepare_batch`` made, in the order the rows refer to each other."""
         for writer, data in prepared.items():
             writer.send(data)
+        if search_rows is not None:
+            self.search_writer.send(search_rows.result())
         if self.connection.queries_logged and not self.connection.force_debug_cursor:
             # DEBUG keeps the last 9,000 queries, INSERTs of whole transcriptions included: not during an
             # import (unless a test is counting them).

@@ -489,15 +489,62 @@ def insert_search_texts(texts, *, using=None, bumped=False):
     search_text_writer(using).insert(search_text_rows(texts))
 
 
-def search_text_writer(using=None):
-    """A ``RowWriter`` of search rows, for ``search_text_rows``: written without signals (bump the generation)."""
+def search_text_writer(using=None, *, vectors=False):
+    """
+    A ``RowWriter`` of search rows, for ``search_text_rows``: written without
+    signals (bump the generation). ``vectors``: the rows end with their
+    PostgreSQL vector (``SearchVectors``), which the database then keeps.
+    """
     LetterSearchText = global_apps.get_model("correspondence", "LetterSearchText")
-    return RowWriter(LetterSearchText, ["letter_id", *_PARTS], using=using or LetterSearchText.objects.db)
+    fields = ["letter_id", *_PARTS, *(["vector"] if vectors else [])]
+    return RowWriter(LetterSearchText, fields, using=using or LetterSearchText.objects.db)
 
 
 def search_text_rows(texts):
     """The rows of ``texts`` ({letter id: ``search_parts(...)``}) for ``search_text_writer``."""
     return [(pk, *(parts[name] for name in _PARTS)) for pk, parts in texts.items()]
+
+
+class SearchVectors:
+    """
+    PostgreSQL: the search vectors of search rows (``search_text_rows``),
+    computed by ``correspondence_search_vector`` (migration 0009, the
+    function the trigger calls) on a connection of its own, outside the
+    transaction that writes the rows: the function reads no table. An
+    importer asks for the next batch's vectors while its own connection
+    writes this one, and the two server processes work at once; the French
+    parser is most of what an import costs PostgreSQL.
+
+    Usage::
+
+        with SearchVectors(using) as vectors:
+            rows = [(*row, vector) for row, vector in zip(rows, vectors(rows), strict=True)]
+    """
+
+    SQL = (
+        "SELECT correspondence_search_vector(title, names, summary, body)::text "
+        "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS t(title, names, summary, body, n) "
+        "ORDER BY n"
+    )
+
+    def __init__(self, using):
+        self.wrapper = connections[using]
+        self.connection = None
+
+    def __enter__(self):
+        self.connection = self.wrapper.get_new_connection(self.wrapper.get_connection_params())
+        return self
+
+    def __exit__(self, *exc_info):
+        self.connection.close()
+
+    def __call__(self, rows):
+        columns = [list(column) for column in zip(*(row[1:5] for row in rows), strict=True)] or [[], [], [], []]
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.SQL, columns)
+            vectors = [vector for (vector,) in cursor.fetchall()]
+        self.connection.rollback()  # nothing was written; end the read-only transaction
+        return vectors
 
 
 def _gather(ids, registry, using=None):
