@@ -56,6 +56,43 @@ def letter_ids(letters):
     return letters.order_by().values("pk")
 
 
+#: Statuses of the letters readers do not see.
+UNPUBLISHED = [status for status in PublicationStatus if status != PUBLISHED]
+
+#: Up to this many unpublished letters, charts of every published letter count all rows and take theirs off.
+UNPUBLISHED_LIMIT = 1000
+
+
+def links_among(rows, letters, field="letter"):
+    """
+    ``rows`` (links to letters through ``field``) narrowed to ``letters``.
+    For every published letter (the unfiltered list): ``rows`` as they are,
+    and the same rows of the unpublished letters (drafts, letters in review:
+    usually a few, read first by their ids), whose counts the caller takes off
+    (``less_unpublished``): reading every link from an index costs far less
+    than testing each one's letter. Returns (rows, unpublished rows or None).
+    """
+    if letters.is_every_published_letter():
+        unpublished = Letter.objects.filter(status__in=UNPUBLISHED).values_list("pk", flat=True)
+        ids = list(unpublished[: UNPUBLISHED_LIMIT + 1])
+        if len(ids) <= UNPUBLISHED_LIMIT:
+            return rows, rows.filter(**{f"{field}__in": ids})
+    return rows.filter(**{f"{field}__in": letter_ids(letters)}), None
+
+
+def less_unpublished(rows, unpublished, key, count="count"):
+    """The ``rows`` (dicts) with the counts of the same ``key`` among ``unpublished`` taken off; none left at 0."""
+    if unpublished is None:
+        return list(rows)
+    taken = {key(row): row[count] for row in unpublished}
+    kept = []
+    for row in rows:
+        row[count] -= taken.get(key(row), 0)
+        if row[count] > 0:
+            kept.append(row)
+    return kept
+
+
 def svg_number(value):
     """A number for an SVG attribute: one decimal at most, and never localised (12.5, not 12,5)."""
     text = f"{value:.1f}"
@@ -150,10 +187,13 @@ def timeline_data(letters, *, chart_id="chart-timeline"):
     span begins (``years``), drawn as a band under that year. Undated letters
     are only counted (``undated``).
     """
+    if letters.is_every_published_letter():
+        counted = Letter.objects.published()  # from the (status, date_from, date_to) index alone
+    else:
+        counted = Letter.objects.filter(pk__in=letter_ids(letters))
     rows = (
-        Letter.objects.filter(pk__in=letter_ids(letters))
-        .values(first_month=year_month("date_from"), last_month=year_month("date_to"))
-        .annotate(count=Count("pk"))
+        counted.values(first_month=year_month("date_from"), last_month=year_month("date_to"))
+        .annotate(count=Count("*"))
         .order_by()
     )
     by_month, by_year, undated = Counter(), Counter(), 0
@@ -334,26 +374,35 @@ def network_data(letters, focus_agent=None, limit=40, *, chart_id="chart-network
     correspondents together; ``focus_agent``, or a hub that corresponds with
     most of the others, goes in the centre.
     """
-    rows = (
-        Participation.objects.filter(
-            letter__in=letter_ids(letters),
-            role__in=WRITER_ROLES,
-            agent__status=PUBLISHED,
-            letter__participations__role__in=ADDRESSEE_ROLES,
-            letter__participations__agent__status=PUBLISHED,
+
+    def pairs(links):
+        return (
+            links.filter(
+                role__in=WRITER_ROLES,
+                agent__status=PUBLISHED,
+                letter__participations__role__in=ADDRESSEE_ROLES,
+                letter__participations__agent__status=PUBLISHED,
+            )
+            .values(
+                source=F("agent"),
+                source_name=F("agent__name"),
+                source_slug=F("agent__slug"),
+                source_kind=F("agent__kind"),
+                target=F("letter__participations__agent"),
+                target_name=F("letter__participations__agent__name"),
+                target_slug=F("letter__participations__agent__slug"),
+                target_kind=F("letter__participations__agent__kind"),
+            )
+            .annotate(weight=Count("letter", distinct=True))
+            .order_by()
         )
-        .values(
-            source=F("agent"),
-            source_name=F("agent__name"),
-            source_slug=F("agent__slug"),
-            source_kind=F("agent__kind"),
-            target=F("letter__participations__agent"),
-            target_name=F("letter__participations__agent__name"),
-            target_slug=F("letter__participations__agent__slug"),
-            target_kind=F("letter__participations__agent__kind"),
-        )
-        .annotate(weight=Count("letter", distinct=True))
-        .order_by()
+
+    links, unpublished = links_among(Participation.objects.all(), letters)
+    rows = less_unpublished(
+        pairs(links),
+        None if unpublished is None else pairs(unpublished),
+        lambda row: (row["source"], row["target"]),
+        "weight",
     )
     nodes, all_edges = {}, []
     for row in rows:
@@ -579,9 +628,10 @@ def map_data(letters, *, chart_id="chart-map"):
     are drawn on the hand-drawn base map in an equirectangular projection
     fitted to them; the others are listed in the table only.
     """
-    ids = letter_ids(letters)
+    whole = letters.is_every_published_letter()
     written = (
-        Letter.objects.filter(pk__in=ids, place_written__status=PUBLISHED)
+        (Letter.objects.published() if whole else Letter.objects.filter(pk__in=letter_ids(letters)))
+        .filter(place_written__status=PUBLISHED)
         .values(
             place_id=F("place_written"),
             place_name=F("place_written__name"),
@@ -589,20 +639,27 @@ def map_data(letters, *, chart_id="chart-map"):
             place_latitude=F("place_written__latitude"),
             place_longitude=F("place_written__longitude"),
         )
-        .annotate(count=Count("pk"))
+        .annotate(count=Count("*"))
         .order_by()
     )
-    mentioned = (
-        Mention.objects.filter(letter__in=ids, place__status=PUBLISHED)
-        .values(
-            "place_id",
-            place_name=F("place__name"),
-            place_slug=F("place__slug"),
-            place_latitude=F("place__latitude"),
-            place_longitude=F("place__longitude"),
+
+    def per_place(mentions):
+        return (
+            mentions.filter(place__status=PUBLISHED)
+            .values(
+                "place_id",
+                place_name=F("place__name"),
+                place_slug=F("place__slug"),
+                place_latitude=F("place__latitude"),
+                place_longitude=F("place__longitude"),
+            )
+            .annotate(count=Count("*"))  # a letter mentions a place once (mention_unique_place)
+            .order_by()
         )
-        .annotate(count=Count("letter", distinct=True))
-        .order_by()
+
+    mentions, unpublished = links_among(Mention.objects.all(), letters)
+    mentioned = less_unpublished(
+        per_place(mentions), None if unpublished is None else per_place(unpublished), lambda row: row["place_id"]
     )
     places = {}
     for key, rows in (("written", written), ("mentioned", mentioned)):

@@ -456,9 +456,7 @@ class LetterFilterSet(django_filters.FilterSet):
         Whether facet ``name`` counts every published letter: the list is of
         the published letters (the public list) and no other filter is active.
         """
-        return not self.cache_parts(excluded=("sort", name)) and (
-            self.queryset.query.where == Letter.objects.published().query.where
-        )
+        return not self.cache_parts(excluded=("sort", name)) and self.queryset.is_every_published_letter()
 
     #: For the facets of authority records: the rows that link a letter to a record (model, its letter
     #: column, its record column, conditions, whether a letter can have several links to one record),

@@ -483,6 +483,14 @@ class LetterQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=PublicationStatus.PUBLISHED)
 
+    def is_every_published_letter(self):
+        """
+        Whether these are the published letters, with no other condition (the
+        public list before any filter): what is counted over them can then be
+        read from indexes alone, every row less those of unpublished letters.
+        """
+        return self.model is Letter and self.query.where == Letter.objects.published().query.where
+
     def with_people(self):
         """Everything a list row shows, in a fixed number of queries."""
         return self.select_related("place_written", "source").prefetch_related(
@@ -656,10 +664,11 @@ class Letter(models.Model):
         verbose_name_plural = _("letters")
         ordering = ["date_from", "source_position", "slug"]
         indexes = [
-            models.Index(fields=["status", "date_from"], name="letter_status_date_idx"),
+            # The list in date order; with date_to, the timeline of the whole archive from the index alone.
+            models.Index(fields=["status", "date_from", "date_to"], name="letter_status_dates_idx"),
             models.Index(fields=["date_to"], name="letter_date_to_idx"),
             # A record's or a letter's published letters in date order, from the index alone:
-            # without them SQLite prefers letter_status_date_idx and reads the whole archive.
+            # without them SQLite prefers letter_status_dates_idx and reads the whole archive.
             models.Index(fields=["place_written", "status", "date_from"], name="letter_place_status_date_idx"),
             models.Index(fields=["in_reply_to", "status", "date_from"], name="letter_reply_status_date_idx"),
             models.Index(fields=["annex_of", "status", "source_position"], name="letter_annex_status_pos_idx"),

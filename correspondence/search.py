@@ -25,7 +25,9 @@ snippets quote). The database then indexes that row by itself (migration
 * PostgreSQL: a trigger computes a weighted ``tsvector`` with the
   ``french_unaccent`` configuration (the ``french`` one with ``unaccent``
   before the French stemmer), stored in ``LetterSearchText.vector`` and
-  indexed with GIN. A search filters with ``@@``, ranks with ``ts_rank`` and
+  indexed with GIN; the vector is ``correspondence_search_vector`` of the
+  four texts (migration 0009), which an importer may compute beforehand on
+  another connection (``SearchVectors``). A search filters with ``@@``, ranks with ``ts_rank`` and
   quotes with ``ts_headline``.
 * SQLite: triggers mirror the row into an external-content FTS5 table
   (``unicode61 remove_diacritics 2``), which the ORM joins through the

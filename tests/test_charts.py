@@ -345,6 +345,44 @@ def test_query_counts_do_not_grow_with_the_number_of_letters(function, queries):
     assert count_queries(function, fifty) == queries
 
 
+@pytest.mark.parametrize("limit", [charts.UNPUBLISHED_LIMIT, 1])
+def test_charts_of_the_whole_archive_leave_out_the_letters_not_published(exchange, monkeypatch, limit):
+    """
+    Every published letter (the unfiltered list): the charts count every row
+    from the indexes, less the rows of drafts and letters in review, and come
+    out as they do counted letter by letter; what only a draft holds is gone.
+    With more unpublished letters than ``UNPUBLISHED_LIMIT`` (here 2 > 1),
+    they are counted letter by letter.
+    """
+    monkeypatch.setattr(charts, "UNPUBLISHED_LIMIT", limit)
+    bourg = make_place("Bourg", latitude=40.4093, longitude=49.8671)
+    cite = make_place("Cité", latitude=40.1792, longitude=44.4991)
+    shown = exchange["letters"].first()
+    shown.place_written = bourg
+    shown.save()
+    make_mention(shown, place=cite)
+    delegation = Agent.objects.get(slug="delegation")
+    for status in (DRAFT, PublicationStatus.REVIEW):
+        hidden = dated(datetime.date(2021, 3, 1), status=status, place_written=bourg)
+        make_participation(hidden, exchange["knape"], SENDER)
+        make_participation(hidden, delegation, RECIPIENT)  # a pair that only unpublished letters hold
+        make_participation(hidden, exchange["ibrahimov"], RECIPIENT)  # a pair that published letters hold too
+        make_mention(hidden, place=cite)
+        make_mention(hidden, place=bourg)  # mentioned only by unpublished letters
+
+    whole = Letter.objects.published()
+    among = Letter.objects.published().filter(pk__gt=0)  # the same letters, counted letter by letter
+    assert whole.is_every_published_letter() and not among.is_every_published_letter()
+    for function in (timeline_data, network_data, map_data):
+        assert function(whole) == function(among), function.__name__
+    edges = edges_of(network_data(whole))
+    assert ("Anders Knape", "Délégation") not in edges
+    assert edges[("Anders Knape", "Anar Ibrahimov")] == 1
+    places = {place["name"]: (place["written"], place["mentioned"]) for place in map_data(whole)["places"]}
+    assert places["Bourg"] == (1, 0) and places["Cité"] == (0, 1)
+    assert all(row["month"].year < 2021 for row in timeline_data(whole)["months"])
+
+
 @pytest.mark.parametrize("kind", ["timeline", "network", "map"])
 def test_an_empty_selection_says_there_is_no_data_without_a_query(kind):
     function = {"timeline": timeline_data, "network": network_data, "map": map_data}[kind]
