@@ -532,6 +532,18 @@ CITATION_FORMATS = {
 }
 
 
+#: Context of the letter page that only its cached content shows (``LetterDetailView.content_parts``).
+CONTENT_PARTS = (
+    "participants",
+    "footnotes",
+    "notes_by_paragraph",
+    "mentioned_people",
+    "mentioned_organisations",
+    "mentioned_places",
+    "citation_text",
+)
+
+
 class LetterDetailView(PageMixin, DetailView):
     formats = ("html", "json", *CITATION_FORMATS)
     queryset = Letter.objects.published().with_everything()
@@ -588,27 +600,34 @@ class LetterDetailView(PageMixin, DetailView):
         response["Content-Disposition"] = f'attachment; filename="{self.object.slug}.{extension}"'
         return response
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        letter = self.object
+    def content_parts(self, letter):
+        """What only the page's content shows: made when the content is not in the cache already."""
         notes = exports.sorted_footnotes(letter.footnotes.all())
         notes_by_paragraph = {}
         for note in notes:
             notes_by_paragraph.setdefault(note.paragraph_id, []).append(note)
         mentions = list(letter.mentions.all())
+        return {
+            "participants": exports.participants_by_role(letter),
+            "footnotes": notes,
+            "notes_by_paragraph": notes_by_paragraph,
+            "mentioned_people": [m for m in mentions if m.agent_id and m.agent.is_person],
+            "mentioned_organisations": [m for m in mentions if m.agent_id and not m.agent.is_person],
+            "mentioned_places": [m for m in mentions if m.place_id],
+            "citation_text": citations.citation_text(letter, self.absolute(letter.get_absolute_url())),
+        }
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        letter = self.object
+        parts = SimpleLazyObject(lambda: self.content_parts(letter))
+        context.update({name: SimpleLazyObject(lambda name=name: parts[name]) for name in CONTENT_PARTS})
         context.update(
             {
-                "participants": exports.participants_by_role(letter),
-                "footnotes": notes,
-                "notes_by_paragraph": notes_by_paragraph,
-                "mentioned_people": [m for m in mentions if m.agent_id and m.agent.is_person],
-                "mentioned_organisations": [m for m in mentions if m.agent_id and not m.agent.is_person],
-                "mentioned_places": [m for m in mentions if m.place_id],
                 "previous_letter": self.previous,
                 "next_letter": self.following,
                 "permalink": self.absolute(letter.get_absolute_url()),
                 "change_log": self.change_log,
-                "citation_text": citations.citation_text(letter, self.absolute(letter.get_absolute_url())),
                 "json_ld": citations.json_ld(citations.schema_org(letter, self.absolute(letter.get_absolute_url()))),
                 "open_graph": citations.open_graph(
                     letter.title, letter.summary, self.absolute(letter.get_absolute_url())

@@ -296,6 +296,29 @@ def test_a_letter_page_again_costs_one_query_and_shows_a_change_at_once(client, 
     assert b"Titre corrig" in client.get(letter.get_absolute_url() + "?format=json").content
 
 
+def test_a_cached_letter_page_does_not_make_what_only_its_content_shows(client, monkeypatch):
+    """Participants, notes, mentions and the citation are made for the content, not again once it is cached."""
+    from correspondence.views import LetterDetailView
+
+    letter = letter_with(10, "lazy")
+    made, content_parts = [], LetterDetailView.content_parts
+
+    def counted(self, letter):
+        made.append(letter.pk)
+        return content_parts(self, letter)
+
+    monkeypatch.setattr(LetterDetailView, "content_parts", counted)
+    first = client.get(letter.get_absolute_url()).content.decode()
+    assert made == [letter.pk]
+    again = client.get(letter.get_absolute_url()).content.decode()
+    assert made == [letter.pk]  # the cached content was served as it was
+
+    def main(html):  # the head differs: a new CSP nonce for each response
+        return html[html.index("<main") : html.index("</main>")]
+
+    assert "Agent 9" in main(first) and "Résolution 9" in main(first) and main(again) == main(first)
+
+
 def test_a_cached_letter_page_gives_each_address_its_own_permalink(client, settings):
     settings.ALLOWED_HOSTS = ["archive.example", "miroir.example"]
     letter = letter_with(2, "hosts")
