@@ -56,9 +56,6 @@ def letter_ids(letters):
     return letters.order_by().values("pk")
 
 
-#: Statuses of the letters readers do not see.
-UNPUBLISHED = [status for status in PublicationStatus if status != PUBLISHED]
-
 #: Up to this many unpublished letters, charts of every published letter count all rows and take theirs off.
 UNPUBLISHED_LIMIT = 1000
 
@@ -73,11 +70,21 @@ def links_among(rows, letters, field="letter"):
     than testing each one's letter. Returns (rows, unpublished rows or None).
     """
     if letters.is_every_published_letter():
-        unpublished = Letter.objects.filter(status__in=UNPUBLISHED).values_list("pk", flat=True)
-        ids = list(unpublished[: UNPUBLISHED_LIMIT + 1])
+        ids = list(Letter.objects.unpublished().values_list("pk", flat=True)[: UNPUBLISHED_LIMIT + 1])
         if len(ids) <= UNPUBLISHED_LIMIT:
             return rows, rows.filter(**{f"{field}__in": ids})
     return rows.filter(**{f"{field}__in": letter_ids(letters)}), None
+
+
+def counted_letters(letters):
+    """
+    ``letters`` to count over, free of their ordering, annotations and joins:
+    every published letter as such (counted from indexes alone), other
+    selections by id.
+    """
+    if letters.is_every_published_letter():
+        return Letter.objects.published()
+    return Letter.objects.filter(pk__in=letter_ids(letters))
 
 
 def less_unpublished(rows, unpublished, key, count="count"):
@@ -187,12 +194,9 @@ def timeline_data(letters, *, chart_id="chart-timeline"):
     span begins (``years``), drawn as a band under that year. Undated letters
     are only counted (``undated``).
     """
-    if letters.is_every_published_letter():
-        counted = Letter.objects.published()  # from the (status, date_from, date_to) index alone
-    else:
-        counted = Letter.objects.filter(pk__in=letter_ids(letters))
     rows = (
-        counted.values(first_month=year_month("date_from"), last_month=year_month("date_to"))
+        counted_letters(letters)  # every published letter: from the (status, date_from, date_to) index
+        .values(first_month=year_month("date_from"), last_month=year_month("date_to"))
         .annotate(count=Count("*"))
         .order_by()
     )
@@ -628,9 +632,8 @@ def map_data(letters, *, chart_id="chart-map"):
     are drawn on the hand-drawn base map in an equirectangular projection
     fitted to them; the others are listed in the table only.
     """
-    whole = letters.is_every_published_letter()
     written = (
-        (Letter.objects.published() if whole else Letter.objects.filter(pk__in=letter_ids(letters)))
+        counted_letters(letters)
         .filter(place_written__status=PUBLISHED)
         .values(
             place_id=F("place_written"),

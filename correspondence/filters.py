@@ -518,11 +518,7 @@ class LetterFilterSet(django_filters.FilterSet):
         record = quote(record_column)
         if letters is None:
             inner, params = counted().query.sql_with_params()
-            # The statuses by name (an index range each): "status <> 'published'" reads every letter.
-            unpublished = Letter.objects.filter(
-                status__in=[status for status in PublicationStatus if status != PUBLISHED]
-            )
-            hidden, hidden_params = counted(unpublished).query.sql_with_params()
+            hidden, hidden_params = counted(Letter.objects.unpublished()).query.sql_with_params()
             joined = f"INNER JOIN ({inner}) c ON c.{record} = r.id LEFT JOIN ({hidden}) h ON h.{record} = r.id"
             params = [*params, *hidden_params]
             count = "c.n - COALESCE(h.n, 0)"

@@ -483,6 +483,10 @@ class LetterQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=PublicationStatus.PUBLISHED)
 
+    def unpublished(self):
+        """Drafts and letters in review, by name (an index range each; "not published" reads every letter)."""
+        return self.filter(status__in=[status for status in PublicationStatus if status != PublicationStatus.PUBLISHED])
+
     def is_every_published_letter(self):
         """
         Whether these are the published letters, with no other condition (the

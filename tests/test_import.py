@@ -715,3 +715,22 @@ def test_a_generated_corpus_imports_with_the_search_text_indexing_gives(tmp_path
     LetterSearchText.objects.all().delete()
     index_letters(Letter.objects.values_list("pk", flat=True))
     assert search_rows() == imported
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="VACUUM is PostgreSQL's")
+def test_after_a_large_import_postgresql_tables_are_vacuumed_and_analysed():
+    """Outside a transaction, the statistics refresh after a bulk load is VACUUM (ANALYZE): index-only counts."""
+    from correspondence.management.commands.import_letters import refresh_planner_statistics
+
+    def last(column):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {column} FROM pg_stat_user_tables WHERE relname = 'correspondence_participation'"  # noqa: S608
+            )
+            return cursor.fetchone()[0]
+
+    before = last("vacuum_count"), last("analyze_count")
+    refresh_planner_statistics()
+    assert last("vacuum_count") == before[0] + 1
+    assert last("analyze_count") == before[1] + 1
