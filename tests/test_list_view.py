@@ -349,8 +349,8 @@ def test_the_list_runs_as_many_queries_for_ten_letters_as_for_one(client):
 
 
 #: count, page of letters, participations, and one query per facet (9).
-#: 1 for the archive's generation, 12 for the list and its facets, 4 for the timeline, network and map.
-LIST_QUERIES = 17
+#: 1 for the archive's generation, 12 for the list and its facets, 5 for the timeline, network and map.
+LIST_QUERIES = 18
 #: The unfiltered list: the network and the map read every row, then those of unpublished letters to take off.
 UNFILTERED_LIST_QUERIES = LIST_QUERIES + 2
 

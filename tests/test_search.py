@@ -622,3 +622,38 @@ def test_narrowing_without_rank_keeps_exactly_the_ranked_letters(query, unrelate
     assert {letter.slug for letter in unranked} == ranked
     assert unranked.count() == len(ranked)
     assert "search_rank" not in unranked.query.annotations
+
+
+def test_the_list_narrows_to_the_matches_once_and_combines_them_with_other_filters(unrelated_letters):
+    """
+    The list's counts, facets and charts narrow to the search's matches (on
+    PostgreSQL read once, through the index, then joined as an array): the
+    same letters as the ranked search, with the other filters applied, and
+    the planner's settings left as they were within the caller's transaction.
+    """
+    from django.http import QueryDict
+
+    from correspondence.filters import LetterFilterSet
+
+    for n in range(4):
+        letter_with_text(f"mines-{n}", "Les mines antipersonnel.", kind="report" if n % 2 else "letter")
+    letter_with_text("or", "Des mines d'or.", kind="letter")
+    letter_with_text("autre", "Rien de tel.", kind="letter")
+
+    def matching(query_string):
+        filters = LetterFilterSet(data=QueryDict(query_string), queryset=Letter.objects.published())
+        assert filters.is_valid(), filters.errors
+        return sorted(filters.matching().values_list("slug", flat=True))
+
+    def seqscan():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW enable_seqscan")
+            return cursor.fetchone()[0]
+
+    before = seqscan() if connection.vendor == "postgresql" else None
+    assert matching("q=mines") == ["mines-0", "mines-1", "mines-2", "mines-3", "or"]
+    assert matching("q=mines&kind=letter") == ["mines-0", "mines-2", "or"]
+    assert matching("q=antipersonnel&kind=report") == ["mines-1", "mines-3"]
+    assert matching("q=zzz") == []
+    if connection.vendor == "postgresql":
+        assert seqscan() == before == "on"
