@@ -17,7 +17,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import Case, Count, Exists, F, Lookup, OuterRef, Q, TextField, Value, When
 from django.utils.translation import gettext_lazy as _
 
@@ -373,19 +373,18 @@ class LetterFilterSet(django_filters.FilterSet):
         """
         ``queryset`` narrowed to the letters matching the search. On PostgreSQL
         the matches are read once per request, through the full-text index
-        (``read_through_indexes``), and each facet, chart and count tests their
+        (``search.matching_ids``), and each facet, chart and count tests their
         ids as one array (``AnyOf``): a list page asks for them 14 times.
         SQLite's ``rowid IN (full-text matches)`` reads only the FTS5 index.
         """
-        from correspondence.search import search_letters
+        from correspondence.search import matching_ids, search_letters
 
         if not query:
             return queryset
         if connections[queryset.db].vendor != "postgresql":
             return search_letters(queryset, query, ranked=False)
         if getattr(self, "_matches", None) is None or self._matches[0] != query:
-            matches = search_letters(Letter.objects.using(queryset.db).published(), query, ranked=False)
-            ids = read_through_indexes(matches.order_by().values_list("pk", flat=True))
+            ids = matching_ids(Letter.objects.using(queryset.db).published(), query)
             # One array literal ('{1,2,3}'): PostgreSQL reads it three times faster than ARRAY[1, 2, 3], the
             # form a Python list becomes (65,000 ids: 84 ms against 247 ms per query).
             self._matches = (query, "{" + ",".join(str(pk) for pk in ids) + "}")
@@ -517,14 +516,18 @@ class LetterFilterSet(django_filters.FilterSet):
         connection = connections[self.queryset.db]
         quote = connection.ops.quote_name
         record = quote(record_column)
+
+        def compiled(rows):
+            return rows.query.get_compiler(connection=connection).as_sql()
+
         if letters is None:
-            inner, params = counted().query.sql_with_params()
-            hidden, hidden_params = counted(Letter.objects.unpublished()).query.sql_with_params()
+            inner, params = compiled(counted())
+            hidden, hidden_params = compiled(counted(Letter.objects.unpublished()))
             joined = f"INNER JOIN ({inner}) c ON c.{record} = r.id LEFT JOIN ({hidden}) h ON h.{record} = r.id"
             params = [*params, *hidden_params]
             count = "c.n - COALESCE(h.n, 0)"
         else:
-            inner, params = counted(letters).query.sql_with_params()
+            inner, params = compiled(counted(letters))
             joined = f"INNER JOIN ({inner}) c ON c.{record} = r.id"
             count = "c.n"
         label_sql = ", ".join(f"r.{quote(column)}" for column in label_columns)
@@ -558,27 +561,6 @@ class LetterFilterSet(django_filters.FilterSet):
         if isinstance(value, SourceDocument):
             return value.symbol or value.title
         return str(value)
-
-
-def read_through_indexes(queryset):
-    """
-    The rows of ``queryset`` (a list), read on PostgreSQL with sequential
-    scans left to last resort. A word in most letters matches most rows of
-    the search vectors, and the planner then reads them all rather than the
-    GIN index; but each vector tested is read back from TOAST storage, which
-    its costs do not count: 540 ms for a word in 66,000 of 100,000 letters,
-    against 35 ms through the index.
-    """
-    connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
-        return list(queryset)
-    with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)")
-        before = cursor.fetchone()[0]
-        try:
-            return list(queryset)
-        finally:  # within a caller's transaction, SET LOCAL would outlast this block
-            cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [before])
 
 
 class AnyOf(Lookup):

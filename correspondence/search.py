@@ -211,6 +211,29 @@ def search_letters(queryset, query, *, ranked=True):
     raise NotSupportedError(f"Full-text search supports PostgreSQL and SQLite, not {vendor}.")
 
 
+def matching_ids(queryset, query):
+    """
+    The ids of the letters of ``queryset`` that match ``query`` (a list), as
+    ``search_letters(..., ranked=False)`` narrows them. On PostgreSQL they
+    are read with sequential scans left to last resort: for a word in most
+    letters the planner would read every row of the search vectors rather
+    than the GIN index, not counting that each vector tested is read back
+    from TOAST storage (540 ms for a word in 66,000 of 100,000 letters,
+    against 35 ms through the index).
+    """
+    ids = search_letters(queryset, query, ranked=False).order_by().values_list("pk", flat=True)
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return list(ids)
+    with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)")
+        before = cursor.fetchone()[0]
+        try:
+            return list(ids)
+        finally:  # within a caller's transaction, the setting would outlast this block
+            cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [before])
+
+
 def snippet_html(raw) -> SafeString:
     """Escape a raw ``search_snippet``, then turn its sentinels into ``<mark>…</mark>``."""
     parts = []

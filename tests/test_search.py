@@ -622,6 +622,8 @@ def test_narrowing_without_rank_keeps_exactly_the_ranked_letters(query, unrelate
     assert {letter.slug for letter in unranked} == ranked
     assert unranked.count() == len(ranked)
     assert "search_rank" not in unranked.query.annotations
+    ids = search.matching_ids(letters, query)
+    assert sorted(ids) == sorted(letter.pk for letter in letters.filter(slug__in=ranked))
 
 
 def test_the_list_narrows_to_the_matches_once_and_combines_them_with_other_filters(unrelated_letters):
