@@ -71,6 +71,7 @@ from correspondence.models import (
     PublicationStatus,
     SourceDocument,
 )
+from correspondence.search import read_through_index
 from correspondence.state import cache_key, cached, request_generation
 
 # ---------------------------------------------------------------------------
@@ -507,9 +508,7 @@ class LetterListView(ListPageMixin, FilterView):
     def result_count(self, queryset):
         if not self.filterset.is_valid():
             return None
-        return cached(
-            "count", self.filterset.cache_parts(), lambda: self.filterset.matching().count(), request=self.request
-        )
+        return cached("count", self.filterset.cache_parts(), self.filterset.count, request=self.request)
 
     def page_rows(self, page):
         """
@@ -522,7 +521,8 @@ class LetterListView(ListPageMixin, FilterView):
         parts = {**self.filterset.cache_parts(excluded=()), "page": page.number}
         # Lazy: not even read from the cache when the template's cached content has the page already.
         rows = page.object_list  # the queryset (the page's object_list becomes what this returns)
-        return SimpleLazyObject(lambda: cached("rows", parts, lambda: list(rows), request=self.request))
+        read = read_through_index if self.filterset.searching else list
+        return SimpleLazyObject(lambda: cached("rows", parts, lambda: read(rows), request=self.request))
 
 
 CITATION_FORMATS = {

@@ -647,6 +647,12 @@ def test_the_list_narrows_to_the_matches_once_and_combines_them_with_other_filte
         assert filters.is_valid(), filters.errors
         return sorted(filters.matching().values_list("slug", flat=True))
 
+    def counted(query_string):
+        filters = LetterFilterSet(data=QueryDict(query_string), queryset=Letter.objects.published())
+        with CaptureQueriesContext(connection) as queries:
+            number = filters.count()
+        return number, [query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"].upper()]
+
     def seqscan():
         with connection.cursor() as cursor:
             cursor.execute("SHOW enable_seqscan")
@@ -657,5 +663,10 @@ def test_the_list_narrows_to_the_matches_once_and_combines_them_with_other_filte
     assert matching("q=mines&kind=letter") == ["mines-0", "mines-2", "or"]
     assert matching("q=antipersonnel&kind=report") == ["mines-1", "mines-3"]
     assert matching("q=zzz") == []
+    for query_string in ("q=mines", "q=mines&kind=letter", "q=zzz", "kind=letter"):
+        assert counted(query_string)[0] == len(matching(query_string)), query_string
+    # A search alone counts its matches, read once (PostgreSQL); anything else asks the database to count.
+    assert (counted("q=mines")[1] == []) == (connection.vendor == "postgresql")
+    assert counted("q=mines&kind=letter")[1]
     if connection.vendor == "postgresql":
         assert seqscan() == before == "on"
