@@ -100,9 +100,9 @@ def counted_letters(letters):
 
 def less_unpublished(rows, unpublished, key, count="count"):
     """The ``rows`` (dicts) with the counts of the same ``key`` among ``unpublished`` taken off; none left at 0."""
-    if unpublished is None:
+    taken = {} if unpublished is None else {key(row): row[count] for row in unpublished}
+    if not taken:  # the usual case: no draft holds any of these links (70,000 pairs of a network: 90 ms)
         return list(rows)
-    taken = {key(row): row[count] for row in unpublished}
     kept = []
     for row in rows:
         row[count] -= taken.get(key(row), 0)
