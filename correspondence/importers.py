@@ -63,6 +63,10 @@ PostgreSQL the rows of the next batch are made in a thread, and their search
 vectors on a second connection (``search.SearchVectors``), while COPY writes
 this one. Writes send no signals, so nothing is indexed
 twice. A reply written before the letter it answers is linked at the end.
+A first load into an archive without letters checks the foreign keys of the
+tables it fills once, at the end, on PostgreSQL
+(``bulk_insert.foreign_keys_checked_at_end``: those tables are locked until
+the import commits, which an empty archive can afford).
 
 Queries: a fixed number for the records, then a fixed number per batch,
 whatever the number of letters in a batch (``tests/test_import.py``).
@@ -74,6 +78,7 @@ first curated change. The import's summary is the record of what it created.
 
 import codecs
 import concurrent.futures
+import contextlib
 import datetime
 import functools
 import itertools
@@ -100,6 +105,7 @@ from correspondence.models import (
     CitedDocument,
     Footnote,
     Letter,
+    LetterSearchText,
     Mention,
     Paragraph,
     Participation,
@@ -1402,6 +1408,20 @@ class _Import:
                 Mention, ["letter_id", "agent_id", "place_id", "name_as_written"], using=using
             ),
         }
+        # A first load (no letter in the archive, so no reader to lock out): the foreign keys of the tables
+        # written are checked once at the end on PostgreSQL, not row by row at commit.
+        first_load = not Letter.objects.using(using).exists()
+        with (
+            bulk_insert.foreign_keys_checked_at_end(
+                [*self.writers, LetterSearchText], [Agent, Place, SourceDocument, CitedDocument], using=using
+            )
+            if first_load
+            else contextlib.nullcontext()
+        ):
+            self.write_letters()
+
+    def write_letters(self):
+        using = self.using
         # PostgreSQL with psycopg2: COPY, the next batch made in a thread and its search vectors computed on a
         # second connection while this one writes (see below).
         pipelined = self.writers[Letter].copies

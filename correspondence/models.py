@@ -206,8 +206,12 @@ class AgentName(models.Model):
 
     owner_field = "agent"
 
-    agent = models.ForeignKey(
-        Agent, verbose_name=_("person or organisation"), on_delete=models.CASCADE, related_name="variants"
+    agent = models.ForeignKey(  # db_index: agentname_unique_per_agent (agent, name) serves
+        Agent,
+        verbose_name=_("person or organisation"),
+        on_delete=models.CASCADE,
+        related_name="variants",
+        db_index=False,
     )
     name = models.CharField(_("name as written"), max_length=300, help_text=_("Spelled exactly as in the source."))
     note = models.CharField(
@@ -320,7 +324,9 @@ class PlaceName(models.Model):
 
     owner_field = "place"
 
-    place = models.ForeignKey(Place, verbose_name=_("place"), on_delete=models.CASCADE, related_name="variants")
+    place = models.ForeignKey(  # db_index: placename_unique_per_place (place, name) serves
+        Place, verbose_name=_("place"), on_delete=models.CASCADE, related_name="variants", db_index=False
+    )
     name = models.CharField(_("name as written"), max_length=200, help_text=_("Spelled exactly as in the source."))
     note = models.CharField(_("where found"), max_length=300, blank=True)
 
@@ -796,11 +802,17 @@ class Participation(models.Model):
 
     natural_key_fields = ("agent__slug", "role")
 
+    # No index of their own: participation_unique_role (letter, ...) and participation_agent_letter_idx
+    # (agent, letter) serve lookups by letter and by person (one index fewer to write per row).
     letter = models.ForeignKey(
-        Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="participations"
+        Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="participations", db_index=False
     )
     agent = models.ForeignKey(
-        Agent, verbose_name=_("person or organisation"), on_delete=models.PROTECT, related_name="participations"
+        Agent,
+        verbose_name=_("person or organisation"),
+        on_delete=models.PROTECT,
+        related_name="participations",
+        db_index=False,
     )
     role = models.CharField(_("role"), max_length=12, choices=Role)
     name_as_written = models.CharField(
@@ -881,7 +893,9 @@ class Paragraph(models.Model):
 
     natural_key_fields = ("position",)
 
-    letter = models.ForeignKey(Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="paragraphs")
+    letter = models.ForeignKey(  # db_index: paragraph_unique_position (letter, position) serves
+        Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="paragraphs", db_index=False
+    )
     position = models.PositiveIntegerField(_("order"))
     kind = models.CharField(_("kind"), max_length=12, choices=Kind, default=Kind.BODY)
     text = models.TextField(
@@ -914,7 +928,9 @@ class Footnote(models.Model):
 
     natural_key_fields = ("marker",)
 
-    letter = models.ForeignKey(Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="footnotes")
+    letter = models.ForeignKey(  # db_index: footnote_unique_marker (letter, marker) serves
+        Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="footnotes", db_index=False
+    )
     marker = models.CharField(_("marker"), max_length=10, help_text=_("The call sign as printed, e.g. 2."))
     paragraph = models.ForeignKey(
         Paragraph,
@@ -951,9 +967,17 @@ class Citation(models.Model):
 
     natural_key_fields = ("cited_document__slug", "position")
 
-    letter = models.ForeignKey(Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="citations")
+    # No index of their own: citation_unique (letter, ...) and citation_document_letter_idx (cited_document,
+    # letter) serve lookups by letter and by document.
+    letter = models.ForeignKey(
+        Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="citations", db_index=False
+    )
     cited_document = models.ForeignKey(
-        CitedDocument, verbose_name=_("cited document"), on_delete=models.PROTECT, related_name="citations"
+        CitedDocument,
+        verbose_name=_("cited document"),
+        on_delete=models.PROTECT,
+        related_name="citations",
+        db_index=False,
     )
     quote = models.TextField(
         _("words that cite it"), help_text=_("Exactly as written, e.g. les résolutions 822, 853, 874, 884 de 1993.")
@@ -986,7 +1010,9 @@ class Mention(models.Model):
 
     natural_key_fields = ("agent__slug", "place__slug")
 
-    letter = models.ForeignKey(Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="mentions")
+    letter = models.ForeignKey(  # db_index: mention_unique_agent (letter, agent) serves
+        Letter, verbose_name=_("letter"), on_delete=models.CASCADE, related_name="mentions", db_index=False
+    )
     agent = models.ForeignKey(
         Agent,
         verbose_name=_("person or organisation"),
