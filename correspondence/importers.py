@@ -97,7 +97,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.text import slugify
 
-from correspondence import bulk_insert, cmif, search, state
+from correspondence import bulk_insert, cmif, facet_counts, search, state
 from correspondence.models import (
     Agent,
     AgentName,
@@ -1408,16 +1408,18 @@ class _Import:
                 Mention, ["letter_id", "agent_id", "place_id", "name_as_written"], using=using
             ),
         }
-        # A first load (no letter in the archive, so no reader to lock out): the foreign keys of the tables
-        # written are checked once at the end on PostgreSQL, not row by row at commit.
-        first_load = not Letter.objects.using(using).exists()
-        with (
-            bulk_insert.foreign_keys_checked_at_end(
-                [*self.writers, LetterSearchText], [Agent, Place, SourceDocument, CitedDocument], using=using
-            )
-            if first_load
-            else contextlib.nullcontext()
-        ):
+        # A first load (no letter in the archive, so no reader to lock out): on PostgreSQL the foreign keys of
+        # the tables written are checked once at the end, not row by row at commit, and the facet counts are
+        # computed once at the end, not batch by batch.
+        with contextlib.ExitStack() as first_load:
+            if not Letter.objects.using(using).exists():
+                written = [*self.writers, LetterSearchText]
+                first_load.enter_context(
+                    bulk_insert.foreign_keys_checked_at_end(
+                        written, [Agent, Place, SourceDocument, CitedDocument], using=using
+                    )
+                )
+                first_load.enter_context(facet_counts.recounted_at_end(using))
             self.write_letters()
 
     def write_letters(self):

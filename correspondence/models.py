@@ -1179,4 +1179,5 @@ class LetterFullTextRow(models.Model):
         return str(self.pk)
 
 
+from correspondence.facet_counts import FacetCount  # noqa: E402, F401  (registered with the app's models)
 from correspondence.state import ArchiveState  # noqa: E402, F401  (registered with the app's models)

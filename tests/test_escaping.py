@@ -41,6 +41,7 @@ from django.urls import reverse
 from lxml import etree
 from reversion.models import Revision
 
+from correspondence.facet_counts import FacetCount
 from correspondence.models import (
     Agent,
     AgentName,
@@ -91,7 +92,7 @@ PREFIX_OF = {
 }
 
 #: Written by the search indexer from the other models, never by hand: hostile through them.
-DERIVED_MODELS = {LetterSearchText, SpellingKey, LetterFullTextRow}
+DERIVED_MODELS = {LetterSearchText, SpellingKey, LetterFullTextRow, FacetCount}  # no text of anyone
 #: Validators that any text passes once it fits.
 HARMLESS_VALIDATORS = (MaxLengthValidator, ProhibitNullCharactersValidator)
 

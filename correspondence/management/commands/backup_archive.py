@@ -8,7 +8,8 @@ Usage::
 The file holds every record of the archive with its primary key (letters,
 their parts, people, organisations, places, cited and source documents), the
 full history (django-reversion), staff accounts and the admin log. The search
-index is left out: ``restore_archive`` rebuilds it. A name ending in ``.gz``,
+index is left out: ``restore_archive`` rebuilds it; so are the facet counts
+(``facet_counts``), which the database keeps as the letters are restored. A name ending in ``.gz``,
 ``.bz2``, ``.xz`` or ``.lzma`` is compressed.
 """
 
@@ -17,7 +18,12 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-DERIVED_MODELS = ["correspondence.lettersearchtext", "correspondence.spellingkey", "correspondence.letterfulltextrow"]
+DERIVED_MODELS = [
+    "correspondence.lettersearchtext",
+    "correspondence.spellingkey",
+    "correspondence.letterfulltextrow",
+    "correspondence.facetcount",  # kept by PostgreSQL's triggers as the letters are restored
+]
 BACKED_UP = ["correspondence", "reversion", "auth.user", "admin.logentry"]
 
 
