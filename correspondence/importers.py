@@ -1409,17 +1409,17 @@ class _Import:
             ),
         }
         # A first load (no letter in the archive, so no reader to lock out): on PostgreSQL the foreign keys of
-        # the tables written are checked once at the end, not row by row at commit, and the facet counts are
-        # computed once at the end, not batch by batch.
-        with contextlib.ExitStack() as first_load:
+        # the tables written are checked once at the end, not row by row at commit. Any import: the facet counts
+        # of the new letters are made once at the end (facet_counts.counted_at_end), not batch by batch.
+        with contextlib.ExitStack() as stack:
             if not Letter.objects.using(using).exists():
                 written = [*self.writers, LetterSearchText]
-                first_load.enter_context(
+                stack.enter_context(
                     bulk_insert.foreign_keys_checked_at_end(
                         written, [Agent, Place, SourceDocument, CitedDocument], using=using
                     )
                 )
-                first_load.enter_context(facet_counts.recounted_at_end(using))
+            self.counted = stack.enter_context(facet_counts.counted_at_end(using))
             self.write_letters()
 
     def write_letters(self):
@@ -1467,6 +1467,7 @@ class _Import:
         """The next batch of new letters from the spool, with their ids and their paragraphs' reserved."""
         letters = pickle.load(self.spool)  # noqa: S301 - the file this import wrote
         ids = self.writers[Letter].reserve_ids(len(letters))
+        self.counted.extend(ids)
         paragraph_ids = self.writers[Paragraph].reserve_ids(sum(len(letter.paragraphs) for letter in letters))
         return letters, ids, paragraph_ids
 

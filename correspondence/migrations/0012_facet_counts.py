@@ -33,10 +33,23 @@ def _links_of_letters(rows, sign):
 
 
 def _links_of_parts(rows, sign):
-    """The links that rows of participations and mentions make, when their letter is published."""
+    """
+    The links that rows of participations and mentions make, when their
+    letter is published. The letters are locked (``FOR SHARE``) before their
+    status is read: a transaction publishing or withdrawing one of them at the
+    same time waits, or is waited for, and then reads these parts (each
+    statement of a trigger sees what committed before it began), so that each
+    link is counted by one of the two, never by both or neither.
+    """
+    # The status is tested outside the locking subquery (in the delta, not in a WHERE that the planner would
+    # push into it): a draft must be locked too, in case it is being published.
     return f"""
-        SELECT facet, record, {sign} AS delta FROM ({rows}) parts
-            JOIN correspondence_letter l ON l.id = parts.letter_id WHERE l.status = 'published'
+        SELECT parts.facet, parts.record, CASE WHEN l.status = 'published' THEN {sign} ELSE 0 END AS delta
+        FROM ({rows}) parts
+            JOIN (
+                SELECT id, status FROM correspondence_letter WHERE id IN (SELECT letter_id FROM ({rows}) locked)
+                ORDER BY id FOR SHARE
+            ) l ON l.id = parts.letter_id
     """  # noqa: S608 - table names, not values
 
 
@@ -70,6 +83,9 @@ def _function(name, insert, delete, update):
     return f"""
         CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
+            IF current_setting('correspondence.facet_counts', true) = 'deferred' THEN
+                RETURN NULL;  -- an import counts its own letters at its end (facet_counts.counted_at_end)
+            END IF;
             IF TG_OP = 'INSERT' THEN
                 {UPSERT.format(links=insert)};
             ELSIF TG_OP = 'DELETE' THEN
@@ -117,18 +133,19 @@ FORWARD = [
     *_triggers("correspondence_participation", "correspondence_count_participations"),
     _function("correspondence_count_mentions", *_parts(MENTIONS)),
     *_triggers("correspondence_mention", "correspondence_count_mentions"),
-    # TRUNCATE of the archive's tables (Django's flush lists this one with them; anything else: start again).
-    """
-    CREATE FUNCTION correspondence_count_nothing() RETURNS trigger LANGUAGE plpgsql AS $$
+    # TRUNCATE of one of these tables: count again what is left (nothing, after Django's flush).
+    f"""
+    CREATE FUNCTION correspondence_count_again() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         DELETE FROM correspondence_facetcount;
+        {UPSERT.format(links=_links_of_letters("correspondence_letter", 1))};
         RETURN NULL;
     END
     $$
-    """,
+    """,  # noqa: S608 - no values
     *[
         f"CREATE TRIGGER {table}_facetcount_truncate AFTER TRUNCATE ON {table} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION correspondence_count_nothing()"
+        "FOR EACH STATEMENT EXECUTE FUNCTION correspondence_count_again()"
         for table in ("correspondence_letter", "correspondence_participation", "correspondence_mention")
     ],
     # The counts of the letters already there.
@@ -149,7 +166,7 @@ BACKWARD = [
             "correspondence_count_letters",
             "correspondence_count_participations",
             "correspondence_count_mentions",
-            "correspondence_count_nothing",
+            "correspondence_count_again",
         )
     ],
 ]
