@@ -310,6 +310,27 @@ def test_progress_goes_to_stderr_and_speed_to_stdout():
     assert re.search(r"\d+ letters/s", out)
 
 
+def test_the_command_collects_garbage_less_often_while_it_imports_and_as_before_afterwards(tmp_path, monkeypatch):
+    import gc
+
+    from correspondence.management.commands import import_letters
+
+    seen = []
+
+    def import_files(*args, **kwargs):
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count() > 0))
+        return real(*args, **kwargs)
+
+    real = import_letters.import_files
+    monkeypatch.setattr(import_letters, "import_files", import_files)
+    before = gc.get_threshold()
+    run(generated(tmp_path, 5))
+    assert seen == [(50_000, True)]
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+    assert Letter.objects.count() == 5
+
+
 @needs_shared_files
 def test_import_is_done_in_bulk(django_assert_max_num_queries):
     # A fixed number of queries whatever the number of letters, not one or more per row.
@@ -724,7 +745,7 @@ def test_a_generated_corpus_imports_with_the_search_text_indexing_gives(tmp_path
     assert search_rows() == imported
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # see tests/test_facet_counts.py
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="VACUUM is PostgreSQL's")
 def test_after_a_large_import_postgresql_tables_are_vacuumed_and_analysed():
     """Outside a transaction, the statistics refresh after a bulk load is VACUUM (ANALYZE): index-only counts."""

@@ -26,6 +26,8 @@ identifier (GND, VIAF, Wikidata, ISNI, GeoNames), then by name. See
 ``correspondence/importers.py`` for the details.
 """
 
+import contextlib
+import gc
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -58,13 +60,14 @@ class Command(BaseCommand):
             raise CommandError(f"--language {language!r}: give an ISO 639-1 code such as de or fr.")
         stderr = self.stderr if options.get("verbosity", 1) > 0 else None
         try:
-            report = import_files(
-                files,
-                status=status,
-                language=language,
-                dry_run=dry_run,
-                progress=(lambda line: stderr.write(line)) if stderr else None,
-            )
+            with fewer_collections():
+                report = import_files(
+                    files,
+                    status=status,
+                    language=language,
+                    dry_run=dry_run,
+                    progress=(lambda line: stderr.write(line)) if stderr else None,
+                )
         except ImportFailed as error:
             raise CommandError(f"{error} Nothing was imported.") from None
         for warning in report.warnings:
@@ -74,6 +77,29 @@ class Command(BaseCommand):
             seconds = refresh_planner_statistics()
             if stderr:
                 stderr.write(f"Planner statistics refreshed (ANALYZE) in {seconds:.1f} s.")
+
+
+@contextlib.contextmanager
+def fewer_collections(young=50_000):
+    """
+    Python's cycle collector, less often for the block: the objects already
+    there set aside (``gc.freeze``: the full collections that an import's
+    hundreds of thousands of new objects set off no longer go through all of
+    Django's), and the youngest generation collected every ``young``
+    allocations instead of 700. An import makes few cycles; a collection
+    pass is mostly cost to it (100,000 letters on PostgreSQL: 105.8 -> 103.4 s,
+    the check of the file 23.6 -> 21.9 s; peak memory the same). Put back as
+    it was afterwards. This command is a process of its own: nothing else
+    shares its collector.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(young, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 #: Letters imported at once from which the planner's statistics are refreshed: without them, after a
