@@ -211,7 +211,7 @@ def foreign_keys_checked_at_end(models, targets, *, using="default"):
     tables = [model._meta.db_table for model in models]
     targeted = tables + [model._meta.db_table for model in targets]
     with transaction.atomic(using=using), connection.cursor() as cursor:
-        check_pending_keys(cursor)  # a table with pending checks cannot be altered
+        _check_pending_keys(cursor)  # a table with pending checks cannot be altered
         cursor.execute(
             "SELECT format('ALTER TABLE %%s DROP CONSTRAINT %%I', conrelid::regclass, conname), "
             "format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname, pg_get_constraintdef(oid)) "
@@ -224,12 +224,12 @@ def foreign_keys_checked_at_end(models, targets, *, using="default"):
         for drop, _add in keys:
             cursor.execute(drop)
         yield
-        check_pending_keys(cursor)
+        _check_pending_keys(cursor)
         for _drop, add in keys:
             cursor.execute(add)
 
 
-def check_pending_keys(cursor):
+def _check_pending_keys(cursor):
     """
     Run the key checks deferred so far, then defer again (as Django's
     ``check_constraints`` does): a table with checks pending cannot be altered.

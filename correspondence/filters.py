@@ -22,7 +22,6 @@ from django.db.models import Case, Count, Exists, F, Lookup, OuterRef, Q, TextFi
 from django.utils.translation import gettext_lazy as _
 
 from correspondence import facet_counts
-from correspondence.facet_counts import FacetCount
 from correspondence.models import (
     Agent,
     Citation,
@@ -540,7 +539,7 @@ class LetterFilterSet(django_filters.FilterSet):
 
         if letters is None and name in facet_counts.COUNTED and facet_counts.is_kept(self.queryset.db):
             # Kept by the database as letters are written (facet_counts): read, not counted.
-            joined = f"INNER JOIN {quote(FacetCount._meta.db_table)} c ON c.record = r.id AND c.facet = %s"
+            joined = f"INNER JOIN {quote(facet_counts.FacetCount._meta.db_table)} c ON c.record = r.id AND c.facet = %s"
             params = [name]
             count = "c.n"
         elif letters is None:
