@@ -60,7 +60,7 @@ ORM compilation per row, primary keys reserved beforehand) with their search
 rows (built from the rows written, as ``search.index_letters`` builds them)
 in the same transaction; ``progress`` receives a line per batch. On
 PostgreSQL the rows of the next batch are made in a thread, and their search
-vectors on a second connection (``search.SearchVectors``), while COPY writes
+vectors on two more connections (``search.SearchVectors``), while COPY writes
 this one. Writes send no signals, so nothing is indexed
 twice. A reply written before the letter it answers is linked at the end.
 A first load into an archive without letters checks the foreign keys of the

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, NotSupportedError, connection
 from django.db.models import Count, Q
 from django.test.utils import CaptureQueriesContext
 from lxml import etree
 
-from correspondence import bulk_insert, exports, importers
+from correspondence import bulk_insert, exports, importers, search
 from correspondence.models import (
     Agent,
     AgentName,
@@ -39,7 +39,7 @@ from correspondence.models import (
     fold,
 )
 from correspondence.search import deferred_indexing, index_letters, search_letters
-from tests.conftest import make_agent, make_place
+from tests.conftest import make_agent, make_letter, make_place
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cmif"
 NICOLAI = SHARED / "03_nicolai_NicolaiLetters.xml"
@@ -839,3 +839,85 @@ def test_an_error_during_a_first_load_puts_the_keys_back():
             assert len(foreign_keys()) == len(keys) - 3
             raise RuntimeError("stopped")
     assert foreign_keys() == keys
+
+
+# ---------------------------------------------------------------------------
+# Binary COPY and the vectors computed beside the import (PostgreSQL)
+# ---------------------------------------------------------------------------
+
+copies = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's COPY and search vectors")
+
+
+@copies
+def test_rows_copied_in_binary_read_back_as_they_were_given():
+    letter, agent = make_letter(), make_agent()
+    fields = ["letter_id", "agent_id", "role", "name_as_written", "title_as_written", "on_behalf_of_id"]
+    writer = bulk_insert.RowWriter(Participation, [*fields, "inferred", "position"], binary=True)
+    rows = [
+        (letter.pk, agent.pk, "sender", "Anders Knape", "Président du\tCongrès \\ « Bureau »", None, True, 1),
+        (letter.pk, agent.pk, "recipient", "Ánders — Knape\n", "", agent.pk, False, 2),
+    ]
+    writer.insert(rows)
+    stored = Participation.objects.filter(letter=letter).order_by("position")
+    assert [(*(getattr(p, name) for name in fields), p.inferred, p.position) for p in stored] == rows
+
+
+@copies
+def test_a_binary_column_takes_its_binary_form_only():
+    writer = bulk_insert.RowWriter(LetterSearchText, ["letter_id", "title", "vector"], binary=True)
+    with pytest.raises(TypeError, match="binary form"):
+        writer.prepare([(make_letter().pk, "Titre", "'mot':1")])
+
+
+def test_binary_rows_need_copy():
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL copies binary rows")
+    with pytest.raises(NotSupportedError):
+        bulk_insert.RowWriter(Paragraph, ["letter_id", "position", "kind", "text"], binary=True)
+
+
+@copies
+@pytest.mark.parametrize("processes", [1, 2, 3])
+def test_vectors_shared_between_processes_come_back_in_the_order_of_the_rows(processes):
+    letters = [make_letter(title=f"Lettre {n}") for n in range(5)]
+    texts = ["Gandja", "Bərdə et Barda", "les mines antipersonnel", "S/RES/822 (1993)", "cessez-le-feu"]
+    rows = [
+        (letter.pk, f"Titre {n}", text, f"Résumé {text}", f"{text} " * (n + 1))
+        for n, (letter, text) in enumerate(zip(letters, texts, strict=True))
+    ]
+    LetterSearchText.objects.filter(letter__in=letters).delete()
+    with search.SearchVectors(connection.alias, processes=processes) as vectors:
+        computed = vectors(rows)
+        assert vectors([]) == []
+    assert all(isinstance(vector, bytes) for vector in computed)
+    search.search_text_writer(connection.alias, vectors=True).insert(
+        [(*row, vector) for row, vector in zip(rows, computed, strict=True)]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT letter_id FROM correspondence_lettersearchtext WHERE letter_id = ANY(%s) "
+            "AND vector = correspondence_search_vector(title, names, summary, text)",
+            [[letter.pk for letter in letters]],
+        )
+        assert sorted(pk for (pk,) in cursor.fetchall()) == sorted(letter.pk for letter in letters)
+    found = search_letters(Letter.objects.all(), "Barda")
+    assert list(found.values_list("pk", flat=True)) == [letters[1].pk]
+
+
+@copies
+def test_search_vectors_are_stored_uncompressed_and_long_texts_with_lz4_when_the_server_has_it():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attrelid::regclass::text, attname, attstorage, attcompression FROM pg_attribute "
+            "WHERE attrelid IN ('correspondence_lettersearchtext'::regclass, 'correspondence_paragraph'::regclass) "
+            "AND attname IN ('text', 'vector')"
+        )
+        columns = {(table, name): (storage, compression) for table, name, storage, compression in cursor.fetchall()}
+        cursor.execute(
+            "SELECT count(*) FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"
+        )
+        lz4 = cursor.fetchone()[0] == 1
+    assert columns[("correspondence_lettersearchtext", "vector")] == ("e", "")
+    expected = "l" if lz4 else ""
+    assert columns[("correspondence_lettersearchtext", "text")] == ("x", expected)
+    assert columns[("correspondence_paragraph", "text")] == ("x", expected)
