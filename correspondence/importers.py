@@ -725,7 +725,11 @@ class JsonFile:
     def records(self):
         """The file's LetterRecords, in order; raises ImportFailed at the first bad letter or bad JSON."""
         warnings = []
-        for where, line, item in _JsonStream(self.path, self.name).letters(warnings):
+        stream = _JsonStream(self.path, self.name)
+        for where, line, item in stream.letters(warnings):
+            if stream.escapes_not_text:
+                _refuse_what_is_not_text(item, self.name, line, where)
+                stream.escapes_not_text = False
             record = _JsonLetter(self.name, where, line, item).record()
             record.language = record.language or self.language
             yield record
@@ -748,6 +752,9 @@ class _JsonStream:
         self.buffer, self.pos, self.eof, self.bytes_read = "", 0, False, 0
         self.line, self.column = 1, 0  # line and column (from 0) of buffer[0]
         self.counted, self.counted_line = 0, 1  # the line of buffer[counted]
+        #: Whether a value read since the reader last set it back escapes NUL or a UTF-16 surrogate (\u0000,
+        #: \ud800): the only ways JSON has to put what is not text in a string (see _refuse_what_is_not_text).
+        self.escapes_not_text = False
 
     def letters(self, warnings):
         try:
@@ -866,6 +873,8 @@ class _JsonStream:
                 self.fail_json(error.msg, position=error.pos)
             if end == len(self.buffer) and self.read():
                 continue  # a number may go on in the next chunk
+            if self.buffer.find("\\", self.pos, end) >= 0 and _ESCAPED_NOT_TEXT.search(self.buffer, self.pos, end):
+                self.escapes_not_text = True
             self.pos = end
             return value
 
@@ -880,6 +889,32 @@ class _JsonStream:
         line = self.line + self.buffer.count("\n", 0, position)
         column = position - newline if newline >= 0 else self.column + position + 1
         raise ImportFailed(self.name, line, None, f"not valid JSON: {message} (column {column}).")
+
+
+#: In a JSON file's text: an escape that may give NUL or half of a UTF-16 surrogate pair.
+_ESCAPED_NOT_TEXT = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+#: In a decoded string: NUL, or a surrogate left alone (a pair decodes to one character).
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _refuse_what_is_not_text(value, name, line, path):
+    """
+    Raise ImportFailed at the first string of ``value`` that holds NUL or a
+    lone surrogate: no database stores them as text (PostgreSQL refuses NUL,
+    neither encodes a lone surrogate in UTF-8), and a transcription has
+    neither; the file is damaged, or was made from damaged text.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_what_is_not_text(key, name, line, path)
+            _refuse_what_is_not_text(item, name, line, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_what_is_not_text(item, name, line, f"{path}[{index}]")
+    elif isinstance(value, str) and (found := _NOT_TEXT.search(value)):
+        character = found.group()
+        what = "NUL" if character == "\x00" else f"half of a UTF-16 surrogate pair (U+{ord(character):04X}) alone"
+        raise ImportFailed(name, line, path, f"holds {what}, which is not text: the file is damaged.")
 
 
 # ---------------------------------------------------------------------------

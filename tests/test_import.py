@@ -421,6 +421,18 @@ BAD_FILES = {
         json.dumps([{"id": "x", "title": "T", "date_from": "2020-13-45", "date_to": "2020-13-45"}]),
         r"letters\.json, line 1, \[0\]\.date_from: “2020-13-45” is not a date",
     ),
+    # What JSON escapes can put in a string and no database stores as text (PostgreSQL refuses NUL; a
+    # surrogate alone has no UTF-8): refused with the letter's path, not a driver's traceback.
+    "json-nul": (
+        "letters.json",
+        '[{"id": "x", "title": "T", "paragraphs": [{"text": "Un \\u0000 nul"}]}]',
+        r"letters\.json, line 1, \[0\]\.paragraphs\[0\]\.text: holds NUL, which is not text",
+    ),
+    "json-lone-surrogate": (
+        "letters.json",
+        '{"results": [\n{"id": "x", "title": "Lettre \\uD800"}]}',
+        r"letters\.json, line 2, results\[0\]\.title: holds half of a UTF-16 surrogate pair \(U\+D800\) alone",
+    ),
 }
 
 
@@ -438,6 +450,16 @@ def test_bad_file_is_refused_naming_file_line_and_element_and_nothing_changes(ca
     assert str(bad) in str(raised.value)
     assert "Nothing was imported" in str(raised.value)
     assert counts() == before
+
+
+def test_escapes_of_real_characters_are_not_refused(tmp_path):
+    """A surrogate pair is one character; an escaped backslash before u0000 is text."""
+    path = tmp_path / "letters.json"
+    path.write_text(
+        '[{"id": "x", "title": "Lettre \\ud83d\\udcdc \\\\u0000", "date_precision": "unknown"}]', encoding="utf-8"
+    )
+    run(path)
+    assert Letter.objects.get(slug="x").title == "Lettre \N{SCROLL} \\u0000"
 
 
 def test_missing_file_is_named(tmp_path):
