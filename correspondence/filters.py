@@ -443,27 +443,31 @@ class LetterFilterSet(django_filters.FilterSet):
         active filters. The selected option is always listed.
         """
         self.is_valid()  # validate, so that cleaned_data holds the valid filters
-        return {name: self.facet(name) for name in self.FACETS}
+        together = self.facets_counted_together()
+        return {name: self.facet(name, together.get(name)) for name in self.FACETS}
 
-    def facet(self, name):
-        letters = self.queryset_without(name, ranked=False).order_by()
+    def facet(self, name, options=None):
+        """A facet's options; ``options``: its [(value, label, n)], counted already (``facets_counted_together``)."""
         selected = self.selected_value(name)
-        whole = self.counts_whole_archive(name)
-        if name in ("kind", "language"):
-            label = dict(Letter.Kind.choices).get if name == "kind" else language_name
-            # The whole archive: from the (status, kind) and (status, language) indexes alone.
-            counted = letters if whole else Letter.objects.filter(pk__in=letters.values("pk"))
-            counted = counted.values(name).annotate(n=Count("*"))
-            options = [
-                (row[name], label(row[name]) or row[name], row["n"]) for row in top(counted, name, name, selected)
-            ]
-        else:
-            options = self.counted_records(name, None if whole else letters, selected)
+        if options is None:
+            options = self.counted_options(name, selected)
         facet = [FacetOption(value, str(label), n, value == selected) for value, label, n in options]
         if selected and not any(option.selected for option in facet):
             facet.append(FacetOption(selected, self.selected_label(name), 0, True))
         facet.sort(key=lambda option: (-option.count, option.label.casefold()))
         return facet
+
+    def counted_options(self, name, selected):
+        """[(value, label, n)] of facet ``name``, its largest options, counted among the letters it narrows."""
+        if name in ("kind", "language"):
+            letters = self.queryset_without(name, ranked=False).order_by()
+            label = dict(Letter.Kind.choices).get if name == "kind" else language_name
+            # The whole archive: from the (status, kind) and (status, language) indexes alone.
+            counted = letters if self.counts_whole_archive(name) else Letter.objects.filter(pk__in=letters.values("pk"))
+            counted = counted.values(name).annotate(n=Count("*"))
+            return [(row[name], label(row[name]) or row[name], row["n"]) for row in top(counted, name, name, selected)]
+        letters = None if self.counts_whole_archive(name) else self.queryset_without(name, ranked=False).order_by()
+        return self.counted_records(name, letters, selected)
 
     def counts_whole_archive(self, name):
         """
@@ -502,6 +506,71 @@ class LetterFilterSet(django_filters.FilterSet):
         "cited": (Citation, "letter_id", "cited_document_id", {}, True, CitedDocument, ("title",)),
         "source": (Letter, "pk", "source_id", {}, False, SourceDocument, ("symbol", "title")),
     }
+
+    def facets_counted_together(self):
+        """
+        {facet name: [(slug, label, n)]} of the record facets that one query
+        can count together: not selected (so each counts the same letters,
+        those all the active filters keep) and linked through the same rows to
+        the same records: the sender, recipient and participant facets. A
+        common-word search at 100,000 letters (66,000 matches) on PostgreSQL:
+        the three in one query of 84 ms against 212 ms in three. Empty for the
+        whole archive, whose facets are read or counted otherwise.
+        """
+        active = self.cache_parts()
+        shared = {}
+        for name in self.FACETS:
+            if name in self.RECORD_FACETS and name not in active and not self.counts_whole_archive(name):
+                links, letter_column, record_column, _conditions, _several, model, _labels = self.RECORD_FACETS[name]
+                shared.setdefault((links, letter_column, record_column, model), []).append(name)
+        groups = [names for names in shared.values() if len(names) > 1]
+        counted = {}
+        if groups:
+            letters = self.queryset_without(None, ranked=False).order_by()
+            for names in groups:
+                counted.update(self.counted_together(names, letters))
+        return counted
+
+    def counted_together(self, names, letters):
+        """
+        ``counted_records`` of several facets (``facets_counted_together``)
+        among the same ``letters``, none selected: the links grouped once by
+        record, each facet counted with its own conditions (an aggregate's
+        ``FILTER``), then each facet's largest published records named (one
+        branch of a ``UNION ALL`` each).
+        """
+        links, letter_column, record_column, _conditions, _several, model, label_columns = self.RECORD_FACETS[names[0]]
+        aggregates = {}
+        for name in names:
+            conditions, several = self.RECORD_FACETS[name][3:5]
+            condition = Q(**conditions) if conditions else None
+            aggregates[f"n_{name}"] = Count(letter_column, distinct=several, filter=condition)
+        rows = (
+            links.objects.filter(**{f"{letter_column}__in": letters.values("pk")})
+            .values(record_column)
+            .annotate(**aggregates)
+            .order_by()
+        )
+        connection = connections[self.queryset.db]
+        quote = connection.ops.quote_name
+        inner, params = rows.query.get_compiler(connection=connection).as_sql()
+        label_sql = ", ".join(f"r.{quote(column)}" for column in label_columns)
+        branches, branch_params = [], []
+        for name in names:
+            n = f"c.{quote(f'n_{name}')}"
+            branches.append(
+                f"SELECT * FROM (SELECT %s AS facet, r.slug, {label_sql}, {n} AS n "  # noqa: S608 - names from models
+                f"FROM {quote(model._meta.db_table)} r INNER JOIN c ON c.{quote(record_column)} = r.id "
+                f"WHERE r.status = %s AND {n} > 0 "
+                f"ORDER BY n DESC, r.{quote(label_columns[-1])} LIMIT {FACET_LIMIT:d}) {quote(f'b_{name}')}"
+            )
+            branch_params += [name, str(PUBLISHED)]
+        counted = {name: [] for name in names}
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH c AS ({inner}) " + " UNION ALL ".join(branches), [*params, *branch_params])
+            for name, slug, *labels, n in cursor.fetchall():
+                counted[name].append((slug, next((label for label in labels if label), slug), n))
+        return counted
 
     def counted_records(self, name, letters, selected):
         """
