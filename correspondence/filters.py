@@ -520,15 +520,75 @@ class LetterFilterSet(django_filters.FilterSet):
         active = self.cache_parts()
         shared = {}
         for name in self.FACETS:
-            if name in self.RECORD_FACETS and name not in active and not self.counts_whole_archive(name):
+            if name in active or self.counts_whole_archive(name):
+                continue
+            if name in self.LETTER_COLUMN_FACETS:
+                shared.setdefault(Letter, []).append(name)
+            else:
                 links, letter_column, record_column, _conditions, _several, model, _labels = self.RECORD_FACETS[name]
                 shared.setdefault((links, letter_column, record_column, model), []).append(name)
-        groups = [names for names in shared.values() if len(names) > 1]
+        groups = [(kind, names) for kind, names in shared.items() if len(names) > 1]
         counted = {}
         if groups:
             letters = self.queryset_without(None, ranked=False).order_by()
-            for names in groups:
-                counted.update(self.counted_together(names, letters))
+            for kind, names in groups:
+                if kind is Letter:
+                    counted.update(self.counted_letter_columns(names, letters))
+                else:
+                    counted.update(self.counted_together(names, letters))
+        return counted
+
+    #: Facets of a letter's own columns, which ``counted_letter_columns`` counts together: the column, and the
+    #: label of a value (a choice's) or the record it points to (``RECORD_FACETS``).
+    LETTER_COLUMN_FACETS = {
+        "kind": ("kind", lambda value: dict(Letter.Kind.choices).get(value)),
+        "language": ("language", lambda value: language_name(value)),
+        "place_written": ("place_written_id", None),
+        "source": ("source_id", None),
+    }
+
+    def counted_letter_columns(self, names, letters):
+        """
+        The options of several facets of the letters' own columns (kind,
+        language, place of writing, source) among the same ``letters``, none
+        selected, in one query: the letters' columns read once (a common
+        table expression), then grouped by each column, each facet's largest
+        groups (and their published records) in a branch of a ``UNION ALL``.
+        """
+        connection = connections[self.queryset.db]
+        quote = connection.ops.quote_name
+        columns = [self.LETTER_COLUMN_FACETS[name][0] for name in names]
+        kept = Letter.objects.filter(pk__in=letters.values("pk")).values(*columns).order_by()
+        inner, params = kept.query.get_compiler(connection=connection).as_sql()
+        branches, branch_params = [], []
+        for name, column in zip(names, columns, strict=True):
+            column = quote(column)
+            if name not in self.RECORD_FACETS:
+                branches.append(
+                    f"SELECT * FROM (SELECT %s AS facet, m.{column} AS value, NULL AS label, NULL AS other, COUNT(*) AS n "  # noqa: S608
+                    f"FROM m GROUP BY m.{column} ORDER BY n DESC, m.{column} LIMIT {FACET_LIMIT:d}) {quote(f'b_{name}')}"
+                )
+                branch_params.append(name)
+                continue
+            model, label_columns = self.RECORD_FACETS[name][5:7]
+            labels = [f"r.{quote(label)}" for label in label_columns] + ["NULL"] * (2 - len(label_columns))
+            branches.append(
+                f"SELECT * FROM (SELECT %s AS facet, r.slug, {', '.join(labels)}, c.n "  # noqa: S608 - names from models
+                f"FROM (SELECT m.{column} AS record, COUNT(*) AS n FROM m GROUP BY m.{column}) c "
+                f"INNER JOIN {quote(model._meta.db_table)} r ON r.id = c.record "
+                f"WHERE r.status = %s ORDER BY c.n DESC, r.{quote(label_columns[-1])} LIMIT {FACET_LIMIT:d}) "
+                f"{quote(f'b_{name}')}"
+            )
+            branch_params += [name, str(PUBLISHED)]
+        counted = {name: [] for name in names}
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH m AS ({inner}) " + " UNION ALL ".join(branches), [*params, *branch_params])
+            for name, value, *labels, n in cursor.fetchall():
+                if name in self.RECORD_FACETS:
+                    label = next((label for label in labels if label), value)
+                else:
+                    label = self.LETTER_COLUMN_FACETS[name][1](value) or value
+                counted[name].append((value, label, n))
         return counted
 
     def counted_together(self, names, letters):
