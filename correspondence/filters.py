@@ -560,35 +560,28 @@ class LetterFilterSet(django_filters.FilterSet):
         columns = [self.LETTER_COLUMN_FACETS[name][0] for name in names]
         kept = Letter.objects.filter(pk__in=letters.values("pk")).values(*columns).order_by()
         inner, params = kept.query.get_compiler(connection=connection).as_sql()
-        branches, branch_params = [], []
+        branches = []
         for name, column in zip(names, columns, strict=True):
             column = quote(column)
-            if name not in self.RECORD_FACETS:
-                branches.append(
-                    f"SELECT * FROM (SELECT %s AS facet, m.{column} AS value, NULL AS label, NULL AS other, COUNT(*) AS n "  # noqa: S608
-                    f"FROM m GROUP BY m.{column} ORDER BY n DESC, m.{column} LIMIT {FACET_LIMIT:d}) {quote(f'b_{name}')}"
-                )
-                branch_params.append(name)
+            if name in self.RECORD_FACETS:
+                counts = f"(SELECT m.{column} AS record, COUNT(*) AS n FROM m GROUP BY m.{column}) c"  # noqa: S608
+                branches.append(self.largest_records_branch(name, counts, "c.record", "c.n", quote, labels=2))
                 continue
-            model, label_columns = self.RECORD_FACETS[name][5:7]
-            labels = [f"r.{quote(label)}" for label in label_columns] + ["NULL"] * (2 - len(label_columns))
             branches.append(
-                f"SELECT * FROM (SELECT %s AS facet, r.slug, {', '.join(labels)}, c.n "  # noqa: S608 - names from models
-                f"FROM (SELECT m.{column} AS record, COUNT(*) AS n FROM m GROUP BY m.{column}) c "
-                f"INNER JOIN {quote(model._meta.db_table)} r ON r.id = c.record "
-                f"WHERE r.status = %s ORDER BY c.n DESC, r.{quote(label_columns[-1])} LIMIT {FACET_LIMIT:d}) "
-                f"{quote(f'b_{name}')}"
+                (
+                    f"SELECT * FROM (SELECT %s AS facet, m.{column} AS value, NULL AS label, NULL AS other, "  # noqa: S608
+                    f"COUNT(*) AS n FROM m GROUP BY m.{column} ORDER BY n DESC, m.{column} LIMIT {FACET_LIMIT:d}) "
+                    f"{quote(f'b_{name}')}",
+                    [name],
+                )
             )
-            branch_params += [name, str(PUBLISHED)]
         counted = {name: [] for name in names}
-        with connection.cursor() as cursor:
-            cursor.execute(f"WITH m AS ({inner}) " + " UNION ALL ".join(branches), [*params, *branch_params])
-            for name, value, *labels, n in cursor.fetchall():
-                if name in self.RECORD_FACETS:
-                    label = next((label for label in labels if label), value)
-                else:
-                    label = self.LETTER_COLUMN_FACETS[name][1](value) or value
-                counted[name].append((value, label, n))
+        for name, value, *labels, n in _union_over(connection, "m", inner, params, branches):
+            if name in self.RECORD_FACETS:
+                label = next((label for label in labels if label), value)
+            else:
+                label = self.LETTER_COLUMN_FACETS[name][1](value) or value
+            counted[name].append((value, label, n))
         return counted
 
     def counted_together(self, names, letters):
@@ -599,7 +592,7 @@ class LetterFilterSet(django_filters.FilterSet):
         ``FILTER``), then each facet's largest published records named (one
         branch of a ``UNION ALL`` each).
         """
-        links, letter_column, record_column, _conditions, _several, model, label_columns = self.RECORD_FACETS[names[0]]
+        links, letter_column, record_column = self.RECORD_FACETS[names[0]][:3]
         aggregates = {}
         for name in names:
             conditions, several = self.RECORD_FACETS[name][3:5]
@@ -614,23 +607,31 @@ class LetterFilterSet(django_filters.FilterSet):
         connection = connections[self.queryset.db]
         quote = connection.ops.quote_name
         inner, params = rows.query.get_compiler(connection=connection).as_sql()
-        label_sql = ", ".join(f"r.{quote(column)}" for column in label_columns)
-        branches, branch_params = [], []
-        for name in names:
-            n = f"c.{quote(f'n_{name}')}"
-            branches.append(
-                f"SELECT * FROM (SELECT %s AS facet, r.slug, {label_sql}, {n} AS n "  # noqa: S608 - names from models
-                f"FROM {quote(model._meta.db_table)} r INNER JOIN c ON c.{quote(record_column)} = r.id "
-                f"WHERE r.status = %s AND {n} > 0 "
-                f"ORDER BY n DESC, r.{quote(label_columns[-1])} LIMIT {FACET_LIMIT:d}) {quote(f'b_{name}')}"
-            )
-            branch_params += [name, str(PUBLISHED)]
+        record = f"c.{quote(record_column)}"
+        branches = [self.largest_records_branch(name, "c", record, f"c.{quote(f'n_{name}')}", quote) for name in names]
         counted = {name: [] for name in names}
-        with connection.cursor() as cursor:
-            cursor.execute(f"WITH c AS ({inner}) " + " UNION ALL ".join(branches), [*params, *branch_params])
-            for name, slug, *labels, n in cursor.fetchall():
-                counted[name].append((slug, next((label for label in labels if label), slug), n))
+        for name, slug, *labels, n in _union_over(connection, "c", inner, params, branches):
+            counted[name].append((slug, next((label for label in labels if label), slug), n))
         return counted
+
+    def largest_records_branch(self, name, counts, record, n, quote, *, labels=None):
+        """
+        A branch of a ``UNION ALL`` and its parameters: the facet's name, then
+        the slug, the label columns (``labels`` of them, NULL after the
+        record's own) and the count of record facet ``name``'s ``FACET_LIMIT``
+        largest published records, as ``counted_records`` orders them; from
+        ``counts``, a table expression giving the ``record`` id and its ``n``.
+        """
+        model, label_columns = self.RECORD_FACETS[name][5:7]
+        columns = [f"r.{quote(column)}" for column in label_columns]
+        columns += ["NULL"] * ((labels or len(columns)) - len(columns))
+        sql = (
+            f"SELECT * FROM (SELECT %s AS facet, r.slug, {', '.join(columns)}, {n} AS n "  # noqa: S608 - names from models
+            f"FROM {quote(model._meta.db_table)} r INNER JOIN {counts} ON {record} = r.id "
+            f"WHERE r.status = %s AND {n} > 0 "
+            f"ORDER BY n DESC, r.{quote(label_columns[-1])} LIMIT {FACET_LIMIT:d}) {quote(f'b_{name}')}"
+        )
+        return sql, [name, str(PUBLISHED)]
 
     def counted_records(self, name, letters, selected):
         """
@@ -735,6 +736,16 @@ class AnyOf(Lookup):
 #: Options listed per facet: the most frequent ones in the current results (and the selected one). A
 #: select of 48,000 sources helps nobody and weighs megabytes; the index pages list every record.
 FACET_LIMIT = 30
+
+
+def _union_over(connection, name, inner, params, branches):
+    """The rows of the ``UNION ALL`` of ``branches`` ([(sql, params)]) over ``inner`` as common table ``name``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH {name} AS ({inner}) " + " UNION ALL ".join(sql for sql, _params in branches),
+            [*params, *(value for _sql, more in branches for value in more)],
+        )
+        return cursor.fetchall()
 
 
 def top(rows, value, label, selected=None):
