@@ -279,6 +279,12 @@ def _is_psycopg3():
     return is_psycopg3
 
 
+def _encoded_text(value):
+    if not isinstance(value, str):
+        raise TypeError(f"Binary COPY takes text for a text column, not {type(value).__name__}.")
+    return value.encode()
+
+
 #: PostgreSQL's binary COPY: the header (signature, flags, no extension), a NULL, the end.
 _BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 _BINARY_NULL = struct.pack(">i", -1)
@@ -290,8 +296,8 @@ _BINARY_ENCODERS = {
     "integer": struct.Struct(">i").pack,
     "smallint": struct.Struct(">h").pack,
     "boolean": lambda value: b"\x01" if value else b"\x00",
-    "varchar": str.encode,
-    "text": str.encode,
+    "varchar": _encoded_text,
+    "text": _encoded_text,
 }
 
 

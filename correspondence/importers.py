@@ -902,7 +902,8 @@ def _refuse_what_is_not_text(value, name, line, path):
     Raise ImportFailed at the first string of ``value`` that holds NUL or a
     lone surrogate: no database stores them as text (PostgreSQL refuses NUL,
     neither encodes a lone surrogate in UTF-8), and a transcription has
-    neither; the file is damaged, or was made from damaged text.
+    neither; the file is damaged, or was made from damaged text. Anywhere in
+    the letter, in the keys the importer reads and in the others.
     """
     if isinstance(value, dict):
         for key, item in value.items():

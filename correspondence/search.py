@@ -568,6 +568,8 @@ class SearchVectors:
     )
 
     def __init__(self, using, *, processes=2):
+        if processes < 1:
+            raise ValueError(f"SearchVectors needs at least one server process, not {processes}.")
         self.wrapper = connections[using]
         self.count = processes
         self.connections, self.pool = [], None
@@ -604,11 +606,12 @@ class SearchVectors:
 
     def _vectors(self, connection, rows):
         columns = [list(column) for column in zip(*(row[1:5] for row in rows), strict=True)] or [[], [], [], []]
-        with connection.cursor() as cursor:
-            cursor.execute(self.SQL, columns)
-            vectors = [bytes(vector) for (vector,) in cursor.fetchall()]
-        connection.rollback()  # nothing was written; end the read-only transaction
-        return vectors
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(self.SQL, columns)
+                return [bytes(vector) for (vector,) in cursor.fetchall()]
+        finally:
+            connection.rollback()  # nothing was written: end the read-only transaction, or the failed one
 
 
 def _gather(ids, registry, using=None):

@@ -927,6 +927,22 @@ def test_vectors_shared_between_processes_come_back_in_the_order_of_the_rows(pro
 
 
 @copies
+def test_search_vectors_recover_from_an_error_and_need_a_process():
+    from psycopg2 import errors
+
+    letter = make_letter()
+    rows = [(letter.pk, "Titre", "", "", "Gandja")]
+    with search.SearchVectors(connection.alias, processes=1) as vectors:
+        sql, vectors.SQL = vectors.SQL, "SELECT 1 / 0"
+        with pytest.raises(errors.DivisionByZero):
+            vectors(rows)
+        vectors.SQL = sql
+        assert len(vectors(rows)) == 1  # the failed transaction was rolled back
+    with pytest.raises(ValueError, match="at least one"):
+        search.SearchVectors(connection.alias, processes=0)
+
+
+@copies
 def test_search_vectors_are_stored_uncompressed_and_long_texts_with_lz4_when_the_server_has_it():
     with connection.cursor() as cursor:
         cursor.execute(

@@ -648,6 +648,18 @@ def test_facets_counted_together_are_those_counted_one_by_one(correspondence, qu
         assert dict((slug, n) for slug, _label, n in together["participant"])["anders-knape"] >= 1
 
 
+@pytest.mark.parametrize("query", ["q=de+la", "q=de+la&date_from=2020", "q=de+la&kind=letter&sender=anders-knape"])
+def test_a_search_of_stop_words_alone_lists_nothing_and_counts_no_facet(client, correspondence, query):
+    """On SQLite such a search matches nothing without any SQL: the facets must not try to count it."""
+    response = client.get(f"/letters/?{query}")
+    assert response.status_code == 200
+    assert response.context["paginator"].count == 0
+    facets = response.context["facets"]
+    assert all(option.count == 0 for options in facets.values() for option in options)
+    if "sender=" in query:
+        assert [(option.value, option.selected) for option in facets["sender"]] == [("anders-knape", True)]
+
+
 def test_the_whole_archive_counts_its_facets_one_by_one(correspondence):
     from django.http import QueryDict
 
