@@ -464,7 +464,7 @@ class LetterFilterSet(django_filters.FilterSet):
         """[(value, label, n)] of facet ``name``, its largest options, counted among the letters it narrows."""
         if name in ("kind", "language"):
             letters = self.queryset_without(name, ranked=False).order_by()
-            label = dict(Letter.Kind.choices).get if name == "kind" else language_name
+            label = self.LETTER_COLUMN_FACETS[name][1]
             # The whole archive: from the (status, kind) and (status, language) indexes alone.
             counted = letters if self.counts_whole_archive(name) else Letter.objects.filter(pk__in=letters.values("pk"))
             counted = counted.values(name).annotate(n=Count("*"))
@@ -583,7 +583,7 @@ class LetterFilterSet(django_filters.FilterSet):
         counted = {name: [] for name in names}
         for name, value, *labels, n in _union_over(connection, "m", inner, params, branches):
             if name in self.RECORD_FACETS:
-                label = next((label for label in labels if label), value)
+                label = _first_label(labels, value)
             else:
                 label = self.LETTER_COLUMN_FACETS[name][1](value) or value
             counted[name].append((value, label, n))
@@ -616,7 +616,7 @@ class LetterFilterSet(django_filters.FilterSet):
         branches = [self.largest_records_branch(name, "c", record, f"c.{quote(f'n_{name}')}", quote) for name in names]
         counted = {name: [] for name in names}
         for name, slug, *labels, n in _union_over(connection, "c", inner, params, branches):
-            counted[name].append((slug, next((label for label in labels if label), slug), n))
+            counted[name].append((slug, _first_label(labels, slug), n))
         return counted
 
     def largest_records_branch(self, name, counts, record, n, quote, *, labels=None):
@@ -701,7 +701,7 @@ class LetterFilterSet(django_filters.FilterSet):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        return [(slug, next((label for label in labels if label), slug), n) for slug, *labels, n in rows]
+        return [(slug, _first_label(labels, slug), n) for slug, *labels, n in rows]
 
     def selected_value(self, name):
         value = self.form.cleaned_data.get(name) if hasattr(self.form, "cleaned_data") else None
@@ -741,6 +741,11 @@ class AnyOf(Lookup):
 #: Options listed per facet: the most frequent ones in the current results (and the selected one). A
 #: select of 48,000 sources helps nobody and weighs megabytes; the index pages list every record.
 FACET_LIMIT = 30
+
+
+def _first_label(labels, slug):
+    """A record's label: the first of its label columns that is not empty (a source's symbol, else title)."""
+    return next((label for label in labels if label), slug)
 
 
 def _union_over(connection, name, inner, params, branches):

@@ -725,11 +725,7 @@ class JsonFile:
     def records(self):
         """The file's LetterRecords, in order; raises ImportFailed at the first bad letter or bad JSON."""
         warnings = []
-        stream = _JsonStream(self.path, self.name)
-        for where, line, item in stream.letters(warnings):
-            if stream.escapes_not_text:
-                _refuse_what_is_not_text(item, self.name, line, where)
-                stream.escapes_not_text = False
+        for where, line, item in _JsonStream(self.path, self.name).letters(warnings):
             record = _JsonLetter(self.name, where, line, item).record()
             record.language = record.language or self.language
             yield record
@@ -752,14 +748,18 @@ class _JsonStream:
         self.buffer, self.pos, self.eof, self.bytes_read = "", 0, False, 0
         self.line, self.column = 1, 0  # line and column (from 0) of buffer[0]
         self.counted, self.counted_line = 0, 1  # the line of buffer[counted]
-        #: Whether a value read since the reader last set it back escapes NUL or a UTF-16 surrogate (\u0000,
-        #: \ud800): the only ways JSON has to put what is not text in a string (see _refuse_what_is_not_text).
+        #: Whether a value read since the last letter escapes NUL or a UTF-16 surrogate (\u0000, \ud800): the
+        #: only ways JSON has to put what is not text in a string; ``letters`` then refuses the letter.
         self.escapes_not_text = False
 
     def letters(self, warnings):
         try:
             with open(self.path, "rb") as self.file:
-                yield from self._letters(warnings)
+                for where, line, item in self._letters(warnings):
+                    if self.escapes_not_text:
+                        _refuse_what_is_not_text(item, self.name, line, where)
+                        self.escapes_not_text = False
+                    yield where, line, item
         except OSError as error:
             raise ImportFailed(self.name, None, None, f"cannot be read: {error.strerror or error}") from None
 

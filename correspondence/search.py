@@ -572,7 +572,7 @@ class SearchVectors:
             raise ValueError(f"SearchVectors needs at least one server process, not {processes}.")
         self.wrapper = connections[using]
         self.count = processes
-        self.connections, self.pool = [], None
+        self.connections, self.pool, self.closing = [], None, None
 
     def __enter__(self):
         with ExitStack() as stack:
@@ -589,7 +589,7 @@ class SearchVectors:
 
     def __exit__(self, *exc_info):
         self.closing.close()
-        self.connections, self.pool = [], None
+        self.connections, self.pool, self.closing = [], None, None
 
     def __call__(self, rows):
         """The vectors of ``rows`` (bytes), in their order."""
